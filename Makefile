@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine: `make render` and `make test`. Both set up what they need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STACKS := dev staging production
+OUT ?= rendered
+
+.PHONY: render test lint venv tools clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+## Render every stack's manifests offline into $(OUT)/<stack>/.
+render: venv
+	@for stack in $(STACKS); do $(BIN)/prodstack render $$stack --out $(OUT) || exit $$?; done
+
+## Install the real tools the tests drive, then run lint, types and the whole test suite.
+test: venv tools lint
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+tools:
+	@bash scripts/install-tools.sh
+
+lint: venv
+	$(BIN)/ruff check prodstack tests stacks
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) $(OUT) .tools

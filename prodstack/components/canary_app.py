@@ -1,0 +1,230 @@
+"""CanaryApp: a service delivered by an Argo Rollouts canary with automated Prometheus analysis."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from prodstack import labels as lbl
+from prodstack.config.app import AppConfig
+from prodstack.specs import analysis as analysis_spec
+from prodstack.specs.canary import AnalysisRefs, canary_strategy, uses_gate
+from prodstack.specs.pod import HTTP_PORT_NAME, Manifest, Scheduling, pod_spec, pod_template
+
+ROLLOUT_API_VERSION = "argoproj.io/v1alpha1"
+
+
+@dataclass(frozen=True)
+class ExternallyScaled:
+    """The replica count belongs to an autoscaler: the Rollout leaves ``replicas`` unset so
+    that ``pulumi up`` never resets what the autoscaler chose."""
+
+    owner: str = "HorizontalPodAutoscaler"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CanaryAppArgs:
+    """Inputs of a CanaryApp.
+
+    ``app`` says what runs (image, ports, probes, resources, canary schedule); the rest says
+    where and how it is wired. ``replicas`` defaults to ``app.replicas``; pass
+    ``ExternallyScaled()`` when an autoscaler owns the count.
+    """
+
+    app: AppConfig
+    namespace: str
+    instance: str | None = None
+    replicas: int | ExternallyScaled | None = None
+    service_account_name: str | None = None
+    automount_service_account_token: bool = False
+    scheduling: Scheduling | None = None
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    env_from: Sequence[Manifest] = ()
+    extra_env: Sequence[Manifest] = ()
+    extra_volumes: Sequence[Manifest] = ()
+    extra_volume_mounts: Sequence[Manifest] = ()
+
+
+def rollout_spec(
+    args: CanaryAppArgs,
+    *,
+    service_account_name: str,
+    stable_service: str,
+    canary_service: str,
+    analysis: AnalysisRefs,
+) -> Manifest:
+    """The Rollout's ``spec``; no ``replicas`` when the count is externally scaled."""
+    app = args.app
+    instance = args.instance or app.name
+    pod_labels = lbl.recommended_labels(
+        app.name, instance, version=app.version, component="server", part_of=app.part_of
+    )
+    spec: Manifest = {
+        "revisionHistoryLimit": app.revision_history_limit,
+        "selector": {"matchLabels": lbl.selector_labels(app.name, instance)},
+        "template": pod_template(
+            pod_labels,
+            pod_spec(
+                app,
+                service_account_name=service_account_name,
+                automount_service_account_token=args.automount_service_account_token,
+                scheduling=args.scheduling,
+                env_from=args.env_from,
+                extra_env=args.extra_env,
+                extra_volumes=args.extra_volumes,
+                extra_mounts=args.extra_volume_mounts,
+            ),
+            args.pod_annotations,
+        ),
+        "strategy": {
+            "canary": canary_strategy(
+                app.canary,
+                stable_service=stable_service,
+                canary_service=canary_service,
+                analysis=analysis,
+            )
+        },
+    }
+    replicas = app.replicas if args.replicas is None else args.replicas
+    if not isinstance(replicas, ExternallyScaled):
+        spec["replicas"] = replicas
+    return spec
+
+
+def service_spec(selector: Mapping[str, str], port: int = 80) -> Manifest:
+    """A ClusterIP Service on the app's http port. Argo narrows the selector to one revision."""
+    return {
+        "type": "ClusterIP",
+        "selector": dict(selector),
+        "ports": [
+            {"name": HTTP_PORT_NAME, "port": port, "targetPort": HTTP_PORT_NAME, "protocol": "TCP"}
+        ],
+    }
+
+
+class CanaryApp(pulumi.ComponentResource):
+    """An Argo Rollout with a canary schedule, analysis templates and stable/canary Services."""
+
+    rollout_name: pulumi.Output[str]
+    stable_service_name: pulumi.Output[str]
+    canary_service_name: pulumi.Output[str]
+    service_account_name: pulumi.Output[str]
+    selector_labels: pulumi.Output[dict[str, str]]
+    analysis_template_names: pulumi.Output[list[str]]
+
+    def __init__(
+        self, name: str, args: CanaryAppArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("prodstack:index:CanaryApp", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        app = args.app
+        instance = args.instance or app.name
+        selector = lbl.selector_labels(app.name, instance)
+        common = lbl.recommended_labels(
+            app.name, instance, version=app.version, part_of=app.part_of
+        )
+
+        def meta(object_name: str, component: str) -> dict[str, Any]:
+            return {
+                "name": object_name,
+                "namespace": args.namespace,
+                "labels": {**common, lbl.COMPONENT: component},
+            }
+
+        created: list[pulumi.Resource] = []
+        sa_name = args.service_account_name
+        if sa_name is None:
+            sa_name = app.name
+            created.append(
+                k8s.core.v1.ServiceAccount(
+                    f"{name}-sa",
+                    metadata=meta(sa_name, "server"),
+                    automount_service_account_token=False,
+                    opts=child,
+                )
+            )
+
+        stable = k8s.core.v1.Service(
+            f"{name}-stable",
+            metadata=meta(app.name, "server"),
+            spec=service_spec(selector),
+            opts=child,
+        )
+        canary = k8s.core.v1.Service(
+            f"{name}-canary",
+            metadata=meta(f"{app.name}-canary", "server"),
+            spec=service_spec(selector),
+            opts=child,
+        )
+
+        checks = analysis_spec.checks(app.name, args.namespace, app.canary.analysis)
+        refs = AnalysisRefs(
+            background=analysis_spec.template_names(app.name, checks, gate=False)
+            if app.canary.analysis.background is not None
+            else [],
+            gate=analysis_spec.template_names(app.name, checks, gate=True)
+            if uses_gate(app.canary)
+            else [],
+        )
+        templates: list[pulumi.Resource] = []
+        for gate, names in ((False, refs.background), (True, refs.gate)):
+            for template_name, check in zip(names, checks.values(), strict=True):
+                templates.append(
+                    k8s.apiextensions.CustomResource(
+                        f"{name}-{template_name.removeprefix(app.name + '-')}",
+                        api_version=ROLLOUT_API_VERSION,
+                        kind="AnalysisTemplate",
+                        metadata=meta(template_name, "canary-analysis"),
+                        spec=analysis_spec.analysis_template_spec(
+                            check, app.canary.analysis, gate=gate
+                        ),
+                        opts=child,
+                    )
+                )
+
+        rollout = k8s.apiextensions.CustomResource(
+            f"{name}-rollout",
+            api_version=ROLLOUT_API_VERSION,
+            kind="Rollout",
+            metadata=meta(app.name, "server"),
+            spec=rollout_spec(
+                args,
+                service_account_name=sa_name,
+                stable_service=app.name,
+                canary_service=f"{app.name}-canary",
+                analysis=refs,
+            ),
+            # The Rollout names its Services, templates and account: create those first.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[stable, canary, *templates, *created]
+            ),
+        )
+
+        self.rollout_name = _name_after(rollout, app.name)
+        self.stable_service_name = _name_after(stable, app.name)
+        self.canary_service_name = _name_after(canary, f"{app.name}-canary")
+        self.service_account_name = (
+            _name_after(created[0], sa_name) if created else pulumi.Output.from_input(sa_name)
+        )
+        self.selector_labels = pulumi.Output.from_input(selector)
+        self.analysis_template_names = pulumi.Output.from_input([*refs.background, *refs.gate])
+        self.rollout = rollout
+        self.register_outputs(
+            {
+                "rollout_name": self.rollout_name,
+                "stable_service_name": self.stable_service_name,
+                "canary_service_name": self.canary_service_name,
+                "service_account_name": self.service_account_name,
+                "selector_labels": self.selector_labels,
+                "analysis_template_names": self.analysis_template_names,
+            }
+        )
+
+
+def _name_after(resource: pulumi.Resource, name: str) -> pulumi.Output[str]:
+    """A known object name that resolves once the object exists (so dependents wait for it)."""
+    return resource.urn.apply(lambda _: name)

@@ -1,0 +1,101 @@
+"""The offline engine: run a Pulumi program under the SDK's mock runtime, return its graph.
+
+Each run gets its own thread, so its own context variables (Pulumi keeps settings, config and
+the root resource in them) and its own asyncio event loop; nothing leaks between runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import runpy
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from prodstack.synth.graph import ResourceGraph
+from prodstack.synth.monitor import PlaceholderMocks, RecordingMonitor
+from prodstack.synth.project import Project, find_project, stack_config
+from prodstack.synth.values import normalize
+
+Program = Callable[[], None]
+
+
+def synthesize(
+    program: Program,
+    *,
+    project: str = "prodstack",
+    stack: str = "dev",
+    config: Mapping[str, str] | None = None,
+    secret_keys: Sequence[str] = (),
+) -> ResourceGraph:
+    """Run ``program`` (which creates resources) under mocks and return what it registered.
+
+    ``config`` maps full keys (``prodstack:app``) to the string values the engine would pass.
+    Exceptions raised by the program propagate unchanged.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            mocks_ = PlaceholderMocks()
+            monitor = RecordingMonitor(mocks_)
+            mocks.set_mocks(mocks_, project=project, stack=stack, preview=False, monitor=monitor)
+            runtime_config.set_all_config(dict(config or {}), list(secret_keys))
+            _sync_await(run_pulumi_func(program))
+            root = settings.get_root_resource()
+            outputs = _sync_await(_stack_outputs(root)) if root is not None else {}
+            outcome["graph"] = ResourceGraph(project, stack, tuple(monitor.recorded), outputs)
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            loop.close()
+            asyncio.set_event_loop(None)
+
+    thread = threading.Thread(target=run, name=f"prodstack-synth-{stack}")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    graph: ResourceGraph = outcome["graph"]
+    return graph
+
+
+async def _stack_outputs(root: Any) -> dict[str, Any]:
+    outputs = getattr(root, "outputs", {}) or {}
+    resolved: dict[str, Any] = {}
+    for key, value in outputs.items():
+        future = getattr(value, "future", None)
+        resolved[key] = normalize(await future() if callable(future) else value)
+    return resolved
+
+
+def stack_program(project: Project) -> Program:
+    """The project's program (``main``), run the way the Python language host runs it."""
+    main = project.main
+
+    def program() -> None:
+        runpy.run_path(str(main), run_name="__main__")
+
+    return program
+
+
+def synthesize_stack(stack: str, project: Project | Path | None = None) -> ResourceGraph:
+    """Synthesize a named stack of a project from its ``Pulumi.<stack>.yaml``."""
+    if not isinstance(project, Project):
+        project = find_project(project)
+    config, secret_keys = stack_config(project, stack)
+    return synthesize(
+        stack_program(project),
+        project=project.name,
+        stack=stack,
+        config=config,
+        secret_keys=secret_keys,
+    )
