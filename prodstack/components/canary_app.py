@@ -162,17 +162,18 @@ class CanaryApp(pulumi.ComponentResource):
         )
 
         checks = analysis_spec.checks(app.name, args.namespace, app.canary.analysis)
-        refs = AnalysisRefs(
-            background=analysis_spec.template_names(app.name, checks, gate=False)
-            if app.canary.analysis.background is not None
-            else [],
-            gate=analysis_spec.template_names(app.name, checks, gate=True)
-            if uses_gate(app.canary)
-            else [],
-        )
+        modes = {
+            "background": app.canary.analysis.background is not None,
+            "gate": uses_gate(app.canary),
+        }
+        names: dict[str, list[str]] = {"background": [], "gate": []}
         templates: list[pulumi.Resource] = []
-        for gate, names in ((False, refs.background), (True, refs.gate)):
-            for template_name, check in zip(names, checks.values(), strict=True):
+        for mode, wanted in modes.items():
+            for check_name, check in checks.items() if wanted else ():
+                template_name = analysis_spec.template_name(
+                    app.name, check_name, gate=mode == "gate"
+                )
+                names[mode].append(template_name)
                 templates.append(
                     k8s.apiextensions.CustomResource(
                         f"{name}-{template_name.removeprefix(app.name + '-')}",
@@ -180,11 +181,12 @@ class CanaryApp(pulumi.ComponentResource):
                         kind="AnalysisTemplate",
                         metadata=meta(template_name, "canary-analysis"),
                         spec=analysis_spec.analysis_template_spec(
-                            check, app.canary.analysis, gate=gate
+                            check, app.canary.analysis, gate=mode == "gate"
                         ),
                         opts=child,
                     )
                 )
+        refs = AnalysisRefs(background=names["background"], gate=names["gate"])
 
         rollout = k8s.apiextensions.CustomResource(
             f"{name}-rollout",

@@ -25,6 +25,10 @@ class ConfigModel(BaseModel):
     )
 
 
+def _dotted(path: Sequence[str | int]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
 @dataclass(frozen=True)
 class Violation:
     """A broken cross-field rule: the key path below the model that checks it, and why."""
@@ -41,7 +45,7 @@ def raise_violations(violations: Iterable[Violation]) -> None:
             RULE_ERROR,
             "{summary}",
             {
-                "summary": "; ".join(v.message for v in found),
+                "summary": "; ".join(f"{_dotted(v.path)}: {v.message}" for v in found),
                 "violations": [(tuple(v.path), v.message) for v in found],
             },
         )

@@ -52,7 +52,7 @@ class CanaryStep(ConfigModel):
 class BackgroundAnalysis(ConfigModel):
     """Analysis that runs for the rest of the rollout once ``startWithStep`` is reached."""
 
-    start_with_step: NonNegativeInt = 1
+    start_with_step: NonNegativeInt = 0
 
 
 class AnalysisConfig(ConfigModel):

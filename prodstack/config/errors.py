@@ -45,7 +45,17 @@ def problems_from(
     """One ``(key, message)`` per pydantic error, rule violations expanded to their own keys."""
     problems: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for item in error.errors(include_url=False):
+    items = error.errors(include_url=False)
+    # A list whose items failed also reports itself "too short": the items' errors say it all.
+    failed_item_parents = {
+        tuple(i["loc"][:position])
+        for i in items
+        for position, part in enumerate(i["loc"])
+        if isinstance(part, int)
+    }
+    for item in items:
+        if item["type"] == "too_short" and tuple(item["loc"]) in failed_item_parents:
+            continue
         # Union members show up as loc parts such as "function-after[...]": not keys, drop them.
         loc = tuple(prefix) + tuple(
             part for part in item["loc"] if isinstance(part, int) or "[" not in part

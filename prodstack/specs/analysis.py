@@ -8,7 +8,6 @@ instead of promoting or aborting on no evidence.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +82,5 @@ def analysis_template_spec(check: Check, analysis: AnalysisConfig, *, gate: bool
     return {"args": [{"name": CANARY_HASH_ARG}], "metrics": [metric]}
 
 
-def template_names(app_name: str, check_names: Mapping[str, Check], *, gate: bool) -> list[str]:
-    suffix = "-gate" if gate else ""
-    return [f"{app_name}-{name}{suffix}" for name in check_names]
+def template_name(app_name: str, check_name: str, *, gate: bool) -> str:
+    return f"{app_name}-{check_name}{'-gate' if gate else ''}"

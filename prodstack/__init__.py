@@ -1,0 +1,56 @@
+"""prodstack: Pulumi components for running services in production on Kubernetes and AWS.
+
+Components are imported lazily, so ``import prodstack`` stays cheap for programs that use
+one of them (and never pays for pulumi_aws unless a component needs it).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "CanaryApp": "prodstack.components.canary_app",
+    "CanaryAppArgs": "prodstack.components.canary_app",
+    "ExternallyScaled": "prodstack.components.canary_app",
+    "AppConfig": "prodstack.config",
+    "CanaryConfig": "prodstack.config",
+    "CanaryStep": "prodstack.config",
+    "AnalysisConfig": "prodstack.config",
+    "EnvironmentConfig": "prodstack.config",
+    "ConfigError": "prodstack.config",
+}
+
+__all__ = [
+    "AnalysisConfig",
+    "AppConfig",
+    "CanaryApp",
+    "CanaryAppArgs",
+    "CanaryConfig",
+    "CanaryStep",
+    "ConfigError",
+    "EnvironmentConfig",
+    "ExternallyScaled",
+]
+
+if TYPE_CHECKING:
+    from prodstack.components.canary_app import CanaryApp as CanaryApp
+    from prodstack.components.canary_app import CanaryAppArgs as CanaryAppArgs
+    from prodstack.components.canary_app import ExternallyScaled as ExternallyScaled
+    from prodstack.config import AnalysisConfig as AnalysisConfig
+    from prodstack.config import AppConfig as AppConfig
+    from prodstack.config import CanaryConfig as CanaryConfig
+    from prodstack.config import CanaryStep as CanaryStep
+    from prodstack.config import ConfigError as ConfigError
+    from prodstack.config import EnvironmentConfig as EnvironmentConfig
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'prodstack' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

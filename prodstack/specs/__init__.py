@@ -1,0 +1,1 @@
+"""Pure functions that build manifest-shaped specs from configuration; no Pulumi inside."""

@@ -1,0 +1,95 @@
+"""The prodstack command: exit codes, messages, and nothing written on bad input."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prodstack.cli import main
+from tests.support.stacks import ROOT
+
+
+def broken_project(tmp_path: Path, old: str, new: str) -> Path:
+    project = tmp_path / "project"
+    shutil.copytree(
+        ROOT / "stacks", project / "stacks", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
+    stack_file = project / "stacks" / "Pulumi.production.yaml"
+    text = stack_file.read_text()
+    assert old in text
+    stack_file.write_text(text.replace(old, new, 1))
+    return project
+
+
+def test_render_writes_the_stack_and_a_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--project", str(ROOT), "render", "production", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Rollout" in out and "AnalysisTemplate" in out
+    assert (tmp_path / "production" / "000-namespace-shop-production.yaml").is_file()
+
+
+def test_unknown_stack_exits_2_and_lists_the_stacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--project", str(ROOT), "render", "prod", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown stack 'prod'" in err and "dev, production, staging" in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_bad_config_exits_2_names_the_key_writes_nothing(tmp_path: Path) -> None:
+    project = broken_project(tmp_path, "{weight: 25, pause: 5m}", "{weight: 25, pause: 5 minutes}")
+    out = tmp_path / "out"
+    completed = subprocess.run(
+        [sys.executable, "-m", "prodstack.cli", "render", "production", "--out", str(out)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert "prodstack:app.canary.steps[2].pause: '5 minutes' is not a duration" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert completed.stdout == ""
+    assert not out.exists()
+
+
+def test_bad_config_leaves_earlier_output_untouched(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["--project", str(ROOT), "render", "production", "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in (out / "production").iterdir()}
+    project = broken_project(tmp_path, "maxSurge: 25%", "maxSurge: 250%")
+    assert main(["--project", str(project), "render", "production", "--out", str(out)]) == 2
+    after = {p.name: p.read_bytes() for p in (out / "production").iterdir()}
+    assert before == after
+
+
+def test_invalid_yaml_in_a_stack_file_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = broken_project(
+        tmp_path, "prodstack:namespace: shop-production", "prodstack:namespace: ["
+    )
+    assert main(["--project", str(project), "render", "production"]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
+
+
+def test_missing_project_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--project", str(tmp_path), "render", "production"]) == 2
+    assert "no Pulumi.yaml" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["render"])
+    assert exited.value.code == 2
+    with pytest.raises(SystemExit) as exited:
+        main(["explode"])
+    assert exited.value.code == 2

@@ -1,0 +1,41 @@
+"""The package as users meet it: public names, lazy imports, the README's example."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import prodstack
+from prodstack.synth import synthesize
+from tests.support.stacks import ROOT
+
+
+def test_every_public_name_resolves() -> None:
+    for name in prodstack.__all__:
+        assert getattr(prodstack, name) is not None
+
+
+def test_importing_prodstack_does_not_import_pulumi_aws() -> None:
+    code = "import prodstack, sys; from prodstack import CanaryApp; print('pulumi_aws' in sys.modules)"
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.strip() == "False"
+
+
+def test_package_ships_its_type_marker() -> None:
+    assert (ROOT / "prodstack" / "py.typed").is_file()
+
+
+def test_readme_example_builds_without_stack_config() -> None:
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    example = next(block for block in blocks if "CanaryApp(" in block)
+
+    def program() -> None:
+        exec(compile(example, "README.md", "exec"), {})
+
+    graph = synthesize(program, stack="readme")
+    assert graph.one("Rollout").object_name == "orders"
+    assert graph.outputs["rollout"] == "orders"
