@@ -28,6 +28,7 @@ tools:
 
 lint: venv
 	$(BIN)/ruff check prodstack tests stacks
+	$(BIN)/ruff format --check prodstack tests stacks
 	$(BIN)/mypy
 
 clean:

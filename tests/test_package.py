@@ -17,7 +17,9 @@ def test_every_public_name_resolves() -> None:
 
 
 def test_importing_prodstack_does_not_import_pulumi_aws() -> None:
-    code = "import prodstack, sys; from prodstack import CanaryApp; print('pulumi_aws' in sys.modules)"
+    code = (
+        "import sys, prodstack\nfrom prodstack import CanaryApp\nprint('pulumi_aws' in sys.modules)"
+    )
     completed = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
