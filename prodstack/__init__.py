@@ -15,6 +15,7 @@ _EXPORTS = {
     "CanaryApp": "prodstack.components.canary_app",
     "CanaryAppArgs": "prodstack.components.canary_app",
     "ExternallyScaled": "prodstack.components.canary_app",
+    "AppIdentity": "prodstack.identity",
     "AppConfig": "prodstack.config",
     "CanaryConfig": "prodstack.config",
     "CanaryStep": "prodstack.config",
@@ -26,6 +27,7 @@ _EXPORTS = {
 __all__ = [
     "AnalysisConfig",
     "AppConfig",
+    "AppIdentity",
     "CanaryApp",
     "CanaryAppArgs",
     "CanaryConfig",
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from prodstack.config import CanaryStep as CanaryStep
     from prodstack.config import ConfigError as ConfigError
     from prodstack.config import EnvironmentConfig as EnvironmentConfig
+    from prodstack.identity import AppIdentity as AppIdentity
 
 
 def __getattr__(name: str) -> Any:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from prodstack import labels as lbl
 from prodstack.config.app import AppConfig
+from prodstack.identity import AppIdentity
 from prodstack.specs import analysis as analysis_spec
 from prodstack.specs.canary import AnalysisRefs, canary_strategy, uses_gate
 from prodstack.specs.pod import HTTP_PORT_NAME, Manifest, Scheduling, pod_spec, pod_template
@@ -48,6 +47,16 @@ class CanaryAppArgs:
     extra_volumes: Sequence[Manifest] = ()
     extra_volume_mounts: Sequence[Manifest] = ()
 
+    @property
+    def identity(self) -> AppIdentity:
+        return AppIdentity(
+            name=self.app.name,
+            namespace=self.namespace,
+            instance=self.instance,
+            version=self.app.version,
+            part_of=self.app.part_of,
+        )
+
 
 def rollout_spec(
     args: CanaryAppArgs,
@@ -59,15 +68,12 @@ def rollout_spec(
 ) -> Manifest:
     """The Rollout's ``spec``; no ``replicas`` when the count is externally scaled."""
     app = args.app
-    instance = args.instance or app.name
-    pod_labels = lbl.recommended_labels(
-        app.name, instance, version=app.version, component="server", part_of=app.part_of
-    )
+    identity = args.identity
     spec: Manifest = {
         "revisionHistoryLimit": app.revision_history_limit,
-        "selector": {"matchLabels": lbl.selector_labels(app.name, instance)},
+        "selector": {"matchLabels": identity.selector()},
         "template": pod_template(
-            pod_labels,
+            identity.labels("server"),
             pod_spec(
                 app,
                 service_account_name=service_account_name,
@@ -122,18 +128,9 @@ class CanaryApp(pulumi.ComponentResource):
         super().__init__("prodstack:index:CanaryApp", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         app = args.app
-        instance = args.instance or app.name
-        selector = lbl.selector_labels(app.name, instance)
-        common = lbl.recommended_labels(
-            app.name, instance, version=app.version, part_of=app.part_of
-        )
-
-        def meta(object_name: str, component: str) -> dict[str, Any]:
-            return {
-                "name": object_name,
-                "namespace": args.namespace,
-                "labels": {**common, lbl.COMPONENT: component},
-            }
+        identity = args.identity
+        selector = identity.selector()
+        meta = identity.metadata
 
         created: list[pulumi.Resource] = []
         sa_name = args.service_account_name
@@ -215,6 +212,7 @@ class CanaryApp(pulumi.ComponentResource):
         self.selector_labels = pulumi.Output.from_input(selector)
         self.analysis_template_names = pulumi.Output.from_input([*refs.background, *refs.gate])
         self.rollout = rollout
+        self.identity = identity
         self.register_outputs(
             {
                 "rollout_name": self.rollout_name,

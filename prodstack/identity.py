@@ -1,0 +1,56 @@
+"""Who an app is in the cluster: its names, namespace and labels, shared by every component
+that builds objects for it (so selectors and labels agree by construction)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from prodstack import labels as lbl
+
+
+@dataclass(frozen=True)
+class AppIdentity:
+    """``name`` is the app (and its Rollout and stable Service); ``instance`` tells apart
+    installations of the same app (default: the name)."""
+
+    name: str
+    namespace: str
+    instance: str | None = None
+    version: str | None = None
+    part_of: str | None = None
+
+    @property
+    def instance_label(self) -> str:
+        return self.instance or self.name
+
+    def selector(self) -> dict[str, str]:
+        """Matches every pod of the app, stable and canary alike."""
+        return lbl.selector_labels(self.name, self.instance_label)
+
+    def labels(self, component: str) -> dict[str, str]:
+        return lbl.recommended_labels(
+            self.name,
+            self.instance_label,
+            version=self.version,
+            component=component,
+            part_of=self.part_of,
+        )
+
+    def metadata(
+        self,
+        object_name: str,
+        component: str,
+        *,
+        annotations: dict[str, str] | None = None,
+        extra_labels: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """``metadata`` of an object in the app's namespace, with the recommended labels."""
+        meta: dict[str, Any] = {
+            "name": object_name,
+            "namespace": self.namespace,
+            "labels": {**self.labels(component), **(extra_labels or {})},
+        }
+        if annotations:
+            meta["annotations"] = dict(annotations)
+        return meta
