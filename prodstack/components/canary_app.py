@@ -189,7 +189,7 @@ class CanaryApp(pulumi.ComponentResource):
             f"{name}-rollout",
             api_version=ROLLOUT_API_VERSION,
             kind="Rollout",
-            metadata=meta(app.name, "server"),
+            metadata=meta(app.name, "server", annotations=dict(app.annotations) or None),
             spec=rollout_spec(
                 args,
                 service_account_name=sa_name,

@@ -8,6 +8,7 @@ from pydantic import model_validator
 
 from prodstack.config.app import AppConfig, image_is_pinned
 from prodstack.config.base import ConfigModel, Violation, raise_violations
+from prodstack.config.security import SecurityConfig
 from prodstack.config.types import DnsLabel
 
 Environment = Literal["dev", "staging", "production"]
@@ -23,6 +24,7 @@ class EnvironmentConfig(ConfigModel):
     environment: Environment
     namespace: DnsLabel
     app: AppConfig
+    security: SecurityConfig = SecurityConfig()
 
     @model_validator(mode="after")
     def _production_pins_images(self) -> EnvironmentConfig:
