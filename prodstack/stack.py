@@ -35,6 +35,7 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
     return {
         "namespace": env.namespace,
         "rolloutName": canary_app.rollout_name,
+        "serviceName": canary_app.service_name,
         "stableServiceName": canary_app.stable_service_name,
         "canaryServiceName": canary_app.canary_service_name,
     }
