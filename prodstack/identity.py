@@ -28,11 +28,13 @@ class AppIdentity:
         """Matches every pod of the app, stable and canary alike."""
         return lbl.selector_labels(self.name, self.instance_label)
 
-    def labels(self, component: str) -> dict[str, str]:
+    def labels(self, component: str, *, versioned: bool = False) -> dict[str, str]:
+        """Recommended labels. The version goes only on what a release changes anyway (the
+        workload and its pods): elsewhere it would rewrite every object on every release."""
         return lbl.recommended_labels(
             self.name,
             self.instance_label,
-            version=self.version,
+            version=self.version if versioned else None,
             component=component,
             part_of=self.part_of,
         )
@@ -44,12 +46,13 @@ class AppIdentity:
         *,
         annotations: dict[str, str] | None = None,
         extra_labels: dict[str, str] | None = None,
+        versioned: bool = False,
     ) -> dict[str, Any]:
         """``metadata`` of an object in the app's namespace, with the recommended labels."""
         meta: dict[str, Any] = {
             "name": object_name,
             "namespace": self.namespace,
-            "labels": {**self.labels(component), **(extra_labels or {})},
+            "labels": {**self.labels(component, versioned=versioned), **(extra_labels or {})},
         }
         if annotations:
             meta["annotations"] = dict(annotations)

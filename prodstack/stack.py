@@ -57,6 +57,7 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
     return {
         "namespace": baseline.namespace_name,
         "rolloutName": canary_app.rollout_name,
+        "serviceName": canary_app.service_name,
         "stableServiceName": canary_app.stable_service_name,
         "canaryServiceName": canary_app.canary_service_name,
         "networkPolicies": baseline.network_policy_names,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pytest
@@ -121,8 +121,25 @@ def test_recommended_labels_on_every_object(graph: ResourceGraph) -> None:
         if resource.kind == "Namespace":
             continue
         labels = resource.inputs["metadata"]["labels"]
-        for key in ("name", "instance", "version", "component", "managed-by"):
+        for key in ("name", "instance", "component", "managed-by"):
             assert f"app.kubernetes.io/{key}" in labels, (resource.kind, key)
+        # Only what a release changes anyway carries the version (no churn elsewhere).
+        versioned = resource.kind == "Rollout"
+        assert ("app.kubernetes.io/version" in labels) == versioned, resource.kind
+    assert "app.kubernetes.io/version" in pod_labels(graph)
+
+
+def test_clients_reach_stable_and_canary_pods_through_the_app_service(
+    graph: ResourceGraph,
+) -> None:
+    canary = rollout(graph)["spec"]["strategy"]["canary"]
+    client = graph.one("Service", "shop-api")
+    assert client.inputs["spec"]["selector"] == rollout(graph)["spec"]["selector"]["matchLabels"]
+    # Argo narrows these two to one revision each; clients must not depend on them.
+    assert {canary["stableService"], canary["canaryService"]} == {
+        "shop-api-stable",
+        "shop-api-canary",
+    }
 
 
 def test_component_conventions(production: ResourceGraph) -> None:
@@ -134,7 +151,8 @@ def test_component_conventions(production: ResourceGraph) -> None:
     assert graph_outputs(production) == {
         "namespace": "shop-production",
         "rolloutName": "shop-api",
-        "stableServiceName": "shop-api",
+        "serviceName": "shop-api",
+        "stableServiceName": "shop-api-stable",
         "canaryServiceName": "shop-api-canary",
     }
 
@@ -146,7 +164,7 @@ def graph_outputs(graph: ResourceGraph) -> dict[str, Any]:
 def test_rollout_waits_for_what_it_names(production: ResourceGraph) -> None:
     rollout_resource = production.one("Rollout")
     depends = {production.by_urn(urn).object_name for urn in rollout_resource.dependencies}
-    assert {"shop-api", "shop-api-canary", "shop-api-success-rate"} <= depends
+    assert {"shop-api-stable", "shop-api-canary", "shop-api-success-rate"} <= depends
 
 
 def _standalone(replicas: int | ExternallyScaled | None) -> ResourceGraph:
@@ -166,6 +184,14 @@ def _standalone(replicas: int | ExternallyScaled | None) -> ResourceGraph:
         )
 
     return synthesize(program, stack="standalone")
+
+
+def test_args_refuse_negative_replicas_and_foreign_scheduling_keys() -> None:
+    app = AppConfig(name="a", image="a:1", version="1", canary={"steps": [{"weight": 50}]})
+    with pytest.raises(ValueError, match="replicas"):
+        CanaryAppArgs(app=app, namespace="a", replicas=-1)
+    with pytest.raises(ValueError, match="scheduling"):
+        CanaryAppArgs(app=app, namespace="a", scheduling=cast(Any, {"containers": []}))
 
 
 def test_no_replicas_when_an_autoscaler_owns_the_count() -> None:

@@ -158,6 +158,43 @@ def test_surge_and_unavailable_cannot_both_be_zero() -> None:
     assert list(problems(varied("production", change))) == ["prodstack:app.canary.maxSurge"]
 
 
+def test_a_gate_cannot_pass_without_a_successful_measurement() -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["app"]["canary"]["analysis"]["gateMeasurements"] = 3  # failureLimit 1 + inconclusive 2
+
+    found = problems(varied("production", change))
+    assert list(found) == ["prodstack:app.canary.analysis.gateMeasurements"]
+
+
+def test_overriding_one_probe_key_keeps_the_probe_defaults() -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["app"]["probes"] = {"liveness": {"path": "/healthz"}, "readiness": {"periodSeconds": 2}}
+
+    probes = parse_environment(varied("dev", change)).app.probes
+    assert (probes.liveness.path, probes.liveness.timeout_seconds) == ("/healthz", 5)
+    assert (probes.readiness.path, probes.readiness.period_seconds) == ("/ready", 2)
+    assert probes.startup.failure_threshold == 30
+
+
+@pytest.mark.parametrize("name", ["1api", "api-", "a" * 41, "Api"])
+def test_app_names_must_fit_every_derived_object_name(name: str) -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["app"]["name"] = name
+
+    assert list(problems(varied("dev", change))) == ["prodstack:app.name"]
+
+
+@pytest.mark.parametrize(
+    "image",
+    ["registry.example.com:5000/team/api:v1.2.3-RC1", "api:1", "ghcr.io/a/b@sha256:" + "a" * 64],
+)
+def test_valid_image_references_are_accepted(image: str) -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["app"]["image"] = image
+
+    assert parse_environment(varied("dev", change)).app.image == image
+
+
 def test_metrics_port_must_differ_from_app_port() -> None:
     def change(raw: dict[str, Any]) -> None:
         raw["app"]["metricsPort"] = raw["app"]["port"]

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 from prodstack.config.app import AppConfig
 from prodstack.identity import AppIdentity
 from prodstack.specs import analysis as analysis_spec
-from prodstack.specs.canary import AnalysisRefs, canary_strategy, uses_gate
+from prodstack.specs.canary import AnalysisRefs, canary_strategy
 from prodstack.specs.pod import HTTP_PORT_NAME, Manifest, Scheduling, pod_spec, pod_template
 
 ROLLOUT_API_VERSION = "argoproj.io/v1alpha1"
@@ -47,6 +47,15 @@ class CanaryAppArgs:
     extra_volumes: Sequence[Manifest] = ()
     extra_volume_mounts: Sequence[Manifest] = ()
 
+    def __post_init__(self) -> None:
+        if isinstance(self.replicas, int) and self.replicas < 0:
+            raise ValueError(f"replicas must be 0 or more, not {self.replicas}")
+        unknown = set(self.scheduling or {}) - set(Scheduling.__annotations__)
+        if unknown:
+            raise ValueError(
+                f"scheduling may only set {sorted(Scheduling.__annotations__)}: {unknown}"
+            )
+
     @property
     def identity(self) -> AppIdentity:
         return AppIdentity(
@@ -73,7 +82,7 @@ def rollout_spec(
         "revisionHistoryLimit": app.revision_history_limit,
         "selector": {"matchLabels": identity.selector()},
         "template": pod_template(
-            identity.labels("server"),
+            identity.labels("server", versioned=True),
             pod_spec(
                 app,
                 service_account_name=service_account_name,
@@ -102,7 +111,7 @@ def rollout_spec(
 
 
 def service_spec(selector: Mapping[str, str], port: int = 80) -> Manifest:
-    """A ClusterIP Service on the app's http port. Argo narrows the selector to one revision."""
+    """A ClusterIP Service on the app's http port."""
     return {
         "type": "ClusterIP",
         "selector": dict(selector),
@@ -112,10 +121,16 @@ def service_spec(selector: Mapping[str, str], port: int = 80) -> Manifest:
     }
 
 
+def service_names(app_name: str) -> dict[str, str]:
+    """The client Service (all pods), and the stable and canary Services Argo manages."""
+    return {"service": app_name, "stable": f"{app_name}-stable", "canary": f"{app_name}-canary"}
+
+
 class CanaryApp(pulumi.ComponentResource):
     """An Argo Rollout with a canary schedule, analysis templates and stable/canary Services."""
 
     rollout_name: pulumi.Output[str]
+    service_name: pulumi.Output[str]
     stable_service_name: pulumi.Output[str]
     canary_service_name: pulumi.Output[str]
     service_account_name: pulumi.Output[str]
@@ -145,23 +160,23 @@ class CanaryApp(pulumi.ComponentResource):
                 )
             )
 
-        stable = k8s.core.v1.Service(
-            f"{name}-stable",
-            metadata=meta(app.name, "server"),
-            spec=service_spec(selector),
-            opts=child,
-        )
-        canary = k8s.core.v1.Service(
-            f"{name}-canary",
-            metadata=meta(f"{app.name}-canary", "server"),
-            spec=service_spec(selector),
-            opts=child,
-        )
+        # Clients call <app>, which selects stable and canary pods alike: without a traffic
+        # router, the canary's share is its share of the pods. Argo narrows <app>-stable and
+        # <app>-canary to one revision each (for analysis, smoke tests and debugging).
+        services = {
+            role: k8s.core.v1.Service(
+                f"{name}-{role}",
+                metadata=meta(service_name, "server"),
+                spec=service_spec(selector),
+                opts=child,
+            )
+            for role, service_name in service_names(app.name).items()
+        }
 
         checks = analysis_spec.checks(app.name, args.namespace, app.canary.analysis)
         modes = {
             "background": app.canary.analysis.background is not None,
-            "gate": uses_gate(app.canary),
+            "gate": app.canary.uses_gate,
         }
         names: dict[str, list[str]] = {"background": [], "gate": []}
         templates: list[pulumi.Resource] = []
@@ -189,23 +204,26 @@ class CanaryApp(pulumi.ComponentResource):
             f"{name}-rollout",
             api_version=ROLLOUT_API_VERSION,
             kind="Rollout",
-            metadata=meta(app.name, "server", annotations=dict(app.annotations) or None),
+            metadata=meta(
+                app.name, "server", versioned=True, annotations=dict(app.annotations) or None
+            ),
             spec=rollout_spec(
                 args,
                 service_account_name=sa_name,
-                stable_service=app.name,
-                canary_service=f"{app.name}-canary",
+                stable_service=service_names(app.name)["stable"],
+                canary_service=service_names(app.name)["canary"],
                 analysis=refs,
             ),
             # The Rollout names its Services, templates and account: create those first.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[stable, canary, *templates, *created]
+                parent=self, depends_on=[*services.values(), *templates, *created]
             ),
         )
 
         self.rollout_name = _name_after(rollout, app.name)
-        self.stable_service_name = _name_after(stable, app.name)
-        self.canary_service_name = _name_after(canary, f"{app.name}-canary")
+        self.service_name = _name_after(services["service"], app.name)
+        self.stable_service_name = _name_after(services["stable"], f"{app.name}-stable")
+        self.canary_service_name = _name_after(services["canary"], f"{app.name}-canary")
         self.service_account_name = (
             _name_after(created[0], sa_name) if created else pulumi.Output.from_input(sa_name)
         )
@@ -216,6 +234,7 @@ class CanaryApp(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "rollout_name": self.rollout_name,
+                "service_name": self.service_name,
                 "stable_service_name": self.stable_service_name,
                 "canary_service_name": self.canary_service_name,
                 "service_account_name": self.service_account_name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from prodstack.config.base import ConfigModel, Violation, raise_violations
 from prodstack.config.canary import CanaryConfig
@@ -21,7 +21,11 @@ from prodstack.config.types import (
 )
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
-_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._\-/:]*[a-z0-9](@sha256:[0-9a-f]{64})?$")
+# [registry[:port]/]repository[:tag][@sha256:digest]; tags may hold upper-case letters.
+_IMAGE = re.compile(
+    r"^(?:[a-z0-9][a-z0-9.\-]*(?::[0-9]+)?/)?[a-z0-9]+(?:[._\-/][a-z0-9]+)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9._\-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
+)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -30,29 +34,52 @@ def image_is_pinned(image: str) -> bool:
     return DIGEST.search(image) is not None
 
 
-class Probe(ConfigModel):
-    """An HTTP GET probe on the app port."""
+ProbePath = Annotated[str, Field(pattern=r"^/[^\s]*$")]
 
-    path: Annotated[str, Field(pattern=r"^/[^\s]*$")]
+
+class Probe(ConfigModel):
+    """An HTTP GET probe on the app's ``http`` port."""
+
+    path: ProbePath
     initial_delay_seconds: NonNegativeInt = 0
     period_seconds: PositiveInt = 10
     timeout_seconds: PositiveInt = 1
     failure_threshold: PositiveInt = 3
 
 
+# Each probe kind keeps its own defaults, so overriding one key keeps the others.
+class LivenessProbe(Probe):
+    """Restarts a wedged container: patient (3 misses of a 5 s answer, every 10 s)."""
+
+    path: ProbePath = "/health"
+    timeout_seconds: PositiveInt = 5
+
+
+class ReadinessProbe(Probe):
+    """Takes the pod out of Services quickly when it cannot serve (2 misses, every 5 s)."""
+
+    path: ProbePath = "/ready"
+    period_seconds: PositiveInt = 5
+    timeout_seconds: PositiveInt = 3
+    failure_threshold: PositiveInt = 2
+
+
+class StartupProbe(Probe):
+    """Holds liveness and readiness off while the app starts: up to 30 x 5 s = 150 s."""
+
+    path: ProbePath = "/health"
+    period_seconds: PositiveInt = 5
+    timeout_seconds: PositiveInt = 3
+    failure_threshold: PositiveInt = 30
+
+
 class Probes(ConfigModel):
     """Liveness restarts a wedged container; readiness takes it out of Services; startup
     holds both off until the app has started (so liveness needs no long initial delay)."""
 
-    liveness: Probe = Probe(
-        path="/health", period_seconds=10, timeout_seconds=5, failure_threshold=3
-    )
-    readiness: Probe = Probe(
-        path="/ready", period_seconds=5, timeout_seconds=3, failure_threshold=2
-    )
-    startup: Probe = Probe(
-        path="/health", period_seconds=5, timeout_seconds=3, failure_threshold=30
-    )
+    liveness: LivenessProbe = LivenessProbe()
+    readiness: ReadinessProbe = ReadinessProbe()
+    startup: StartupProbe = StartupProbe()
 
 
 class ResourceAmounts(ConfigModel):
@@ -131,10 +158,22 @@ class PodSecurity(ConfigModel):
     tmp_size_limit: MemoryQuantity = "64Mi"
 
 
+def _check_app_name(value: str) -> str:
+    if not re.fullmatch(r"[a-z]([-a-z0-9]{0,38}[a-z0-9])?", value):
+        raise ValueError(
+            f"{value!r} is not a usable app name: start with a letter, then lower-case letters, "
+            "digits and '-', at most 40 characters (objects are named <name>-<suffix>)"
+        )
+    return value
+
+
+AppName = Annotated[str, AfterValidator(_check_app_name)]
+
+
 class AppConfig(ConfigModel):
     """A service run as an Argo Rollout with canary delivery."""
 
-    name: DnsLabel
+    name: AppName
     image: Annotated[str, Field(min_length=1)]
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     version: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,62}$")]
@@ -178,7 +217,8 @@ class AppConfig(ConfigModel):
             violations.append(
                 Violation(
                     ("metricsPort",),
-                    f"must differ from port ({self.port}); the Services name them apart",
+                    f"must differ from port ({self.port}): the container exposes them as "
+                    "separate named ports (http and metrics)",
                 )
             )
         violations.extend(

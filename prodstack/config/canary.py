@@ -84,6 +84,11 @@ class CanaryConfig(ConfigModel):
     steps: Annotated[tuple[CanaryStep, ...], Field(min_length=1)]
     analysis: AnalysisConfig = AnalysisConfig()
 
+    @property
+    def uses_gate(self) -> bool:
+        """True when any step runs the gate analysis."""
+        return any(step.analysis for step in self.steps)
+
     @model_validator(mode="after")
     def _rules(self) -> CanaryConfig:
         violations: list[Violation] = []
@@ -103,6 +108,16 @@ class CanaryConfig(ConfigModel):
                 Violation(
                     ("analysis", "background", "startWithStep"),
                     f"must name one of the {len(self.steps)} steps (0 to {len(self.steps) - 1})",
+                )
+            )
+        analysis = self.analysis
+        allowed_misses = analysis.failure_limit + analysis.inconclusive_limit
+        if self.uses_gate and analysis.gate_measurements <= allowed_misses:
+            violations.append(
+                Violation(
+                    ("analysis", "gateMeasurements"),
+                    f"must be above failureLimit + inconclusiveLimit = {allowed_misses}, or a gate "
+                    "could pass without a single successful measurement",
                 )
             )
         if is_zero(self.max_surge) and is_zero(self.max_unavailable):

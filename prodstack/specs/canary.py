@@ -71,7 +71,3 @@ def canary_strategy(
         block["startingStep"] = argo_step_index(canary, background.start_with_step)
         strategy["analysis"] = block
     return strategy
-
-
-def uses_gate(canary: CanaryConfig) -> bool:
-    return any(step.analysis for step in canary.steps)
