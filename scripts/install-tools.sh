@@ -1,5 +1,17 @@
 #!/usr/bin/env bash
-# Installs the external tools that tests drive (Debian packages and tool virtualenvs).
-# Idempotent: it only installs what is missing.
+# Installs the external tools the tests drive. Idempotent: only what is missing is installed.
+# Debian packages come from apt; Python tools whose pins conflict with the project's get their
+# own virtualenv under .tools/.
 set -euo pipefail
-echo "install-tools: nothing beyond the Python virtualenv is needed yet"
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+
+# checkov pins old dependencies that conflict with pulumi's: give it its own virtualenv.
+CHECKOV_VERSION="3.3.30"
+if ! .tools/checkov/bin/checkov --version 2>/dev/null | grep -qx "$CHECKOV_VERSION"; then
+  echo "install-tools: checkov $CHECKOV_VERSION into .tools/checkov"
+  rm -rf .tools/checkov
+  "$PYTHON" -m venv .tools/checkov
+  .tools/checkov/bin/python -m pip install --quiet --upgrade pip
+  .tools/checkov/bin/python -m pip install --quiet "checkov==$CHECKOV_VERSION"
+fi

@@ -154,6 +154,16 @@ def test_component_conventions(production: ResourceGraph) -> None:
         "serviceName": "shop-api",
         "stableServiceName": "shop-api-stable",
         "canaryServiceName": "shop-api-canary",
+        "networkPolicies": [
+            "default-deny",
+            "allow-dns",
+            "allow-prometheus-scrape",
+            "allow-ingress-controller",
+            "allow-peers",
+            "allow-load-balancer",
+            "allow-database",
+            "allow-https",
+        ],
     }
 
 

@@ -204,7 +204,9 @@ class CanaryApp(pulumi.ComponentResource):
             f"{name}-rollout",
             api_version=ROLLOUT_API_VERSION,
             kind="Rollout",
-            metadata=meta(app.name, "server", versioned=True),
+            metadata=meta(
+                app.name, "server", versioned=True, annotations=dict(app.annotations) or None
+            ),
             spec=rollout_spec(
                 args,
                 service_account_name=sa_name,

@@ -184,6 +184,7 @@ class AppConfig(ConfigModel):
     replicas: PositiveInt = 2
     revision_history_limit: NonNegativeInt = 5
     env: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
     probes: Probes = Probes()
     resources: Resources = Resources()
     shutdown: Shutdown = Shutdown()

@@ -8,6 +8,7 @@ from pydantic import model_validator
 
 from prodstack.config.app import AppConfig, image_is_pinned
 from prodstack.config.base import ConfigModel, Violation, raise_violations
+from prodstack.config.security import SecurityConfig
 from prodstack.config.types import DnsLabel
 
 Environment = Literal["dev", "staging", "production"]
@@ -23,17 +24,27 @@ class EnvironmentConfig(ConfigModel):
     environment: Environment
     namespace: DnsLabel
     app: AppConfig
+    security: SecurityConfig = SecurityConfig()
 
     @model_validator(mode="after")
-    def _production_pins_images(self) -> EnvironmentConfig:
+    def _production_rules(self) -> EnvironmentConfig:
+        violations = []
         # Also checked on the field when validated with context; this catches callers without it.
         if self.environment == "production" and not image_is_pinned(self.app.image):
-            raise_violations(
-                [
-                    Violation(
-                        ("app", "image"),
-                        "production images must be pinned by digest (name@sha256:<64 hex>)",
-                    )
-                ]
+            violations.append(
+                Violation(
+                    ("app", "image"),
+                    "production images must be pinned by digest (name@sha256:<64 hex>)",
+                )
             )
+        if self.environment == "production":
+            violations.extend(
+                Violation(
+                    ("app", "annotations", key),
+                    "security scanner skips are not allowed in production; fix the finding",
+                )
+                for key in self.app.annotations
+                if key.startswith("checkov.io/skip")
+            )
+        raise_violations(violations)
         return self

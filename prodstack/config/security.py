@@ -1,0 +1,111 @@
+"""Security settings of a stack: Pod Security level, the network flows allowed, API access."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from prodstack.config.base import ConfigModel, Violation, raise_violations
+from prodstack.config.types import DnsLabel, Port, PositiveInt
+
+INSTANCE_METADATA = "169.254.169.254/32"
+
+
+def _check_cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a CIDR block ({exc})") from None
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_check_cidr)]
+
+
+class PodPeer(ConfigModel):
+    """Pods in a namespace, selected by the namespace's ``kubernetes.io/metadata.name`` label
+    (which every namespace carries) and, optionally, by pod labels."""
+
+    namespace: DnsLabel
+    pod_labels: dict[str, str] = Field(default_factory=dict)
+
+
+class DatabaseEgress(ConfigModel):
+    """Where the app's database is: pods in the cluster, or CIDR blocks (RDS subnets)."""
+
+    port: Port = 5432
+    pods: PodPeer | None = None
+    cidrs: tuple[Cidr, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> DatabaseEgress:
+        if (self.pods is None) == (not self.cidrs):
+            raise_violations(
+                [
+                    Violation(
+                        ("pods",), "give exactly one of pods or cidrs as the database's address"
+                    )
+                ]
+            )
+        return self
+
+
+class HttpsEgress(ConfigModel):
+    """HTTPS destinations by CIDR; the instance metadata address is always excluded."""
+
+    cidrs: tuple[Cidr, ...] = ()
+    exclude: tuple[Cidr, ...] = ()
+
+
+class NetworkConfig(ConfigModel):
+    """The flows the stack needs; everything else is denied by default."""
+
+    ingress_controller_namespace: DnsLabel | None = None
+    peers: tuple[PodPeer, ...] = ()
+    load_balancer_sources: tuple[Cidr, ...] = ()
+    monitoring: PodPeer = PodPeer(
+        namespace="monitoring", pod_labels={"app.kubernetes.io/name": "prometheus"}
+    )
+    dns: PodPeer = PodPeer(namespace="kube-system", pod_labels={"k8s-app": "kube-dns"})
+    database: DatabaseEgress | None = None
+    https: HttpsEgress = HttpsEgress()
+
+
+Verb = Literal["get", "watch", "update", "patch", "delete"]
+
+
+class ApiAccessRule(ConfigModel):
+    """One RBAC rule for the app, scoped to named objects (``resourceNames``).
+
+    ``list``, ``watch`` without names, ``create`` and ``deletecollection`` cannot be scoped by
+    name, so they are not offered; nor are wildcards.
+    """
+
+    api_group: str = ""
+    resource: Annotated[str, Field(pattern=r"^[a-z][a-z0-9.\-]*(/[a-z]+)?$")]
+    resource_names: Annotated[tuple[DnsLabel, ...], Field(min_length=1)]
+    verbs: Annotated[tuple[Verb, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _no_secret_reading(self) -> ApiAccessRule:
+        if self.api_group == "" and self.resource == "secrets":
+            raise_violations(
+                [
+                    Violation(
+                        ("resource",),
+                        "the app reads secrets as mounted files (VaultSecrets), not from the API",
+                    )
+                ]
+            )
+        return self
+
+
+class SecurityConfig(ConfigModel):
+    """Pod Security Admission, network policies and the app's API access."""
+
+    pod_security_version: Annotated[str, Field(pattern=r"^(v1\.[0-9]+|latest)$")] = "v1.33"
+    network: NetworkConfig = NetworkConfig()
+    api_access: tuple[ApiAccessRule, ...] = ()
+    api_token_expiration_seconds: Annotated[PositiveInt, Field(ge=600)] = 3600
