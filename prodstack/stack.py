@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from prodstack.components.canary_app import CanaryApp, CanaryAppArgs
+from prodstack.components.vault_secrets import VaultSecrets, VaultSecretsArgs
 from prodstack.config.environment import EnvironmentConfig
 
 
@@ -27,11 +29,28 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
             },
         },
     )
-    canary_app = CanaryApp(
-        app.name,
-        CanaryAppArgs(app=app, namespace=env.namespace, instance=f"{app.name}-{env.environment}"),
-        opts=pulumi.ResourceOptions(depends_on=[namespace]),
+    app_args = CanaryAppArgs(
+        app=app, namespace=env.namespace, instance=f"{app.name}-{env.environment}"
     )
+    depends: list[pulumi.Resource] = [namespace]
+    if env.vault_secrets is not None:
+        # External Secrets logs in to Vault as the account CanaryApp creates for the app.
+        secrets = VaultSecrets(
+            f"{app.name}-secrets",
+            VaultSecretsArgs(identity=app_args.identity, config=env.vault_secrets),
+            opts=pulumi.ResourceOptions(depends_on=[namespace]),
+        )
+        wiring = secrets.pod_wiring
+        app_args = dataclasses.replace(
+            app_args,
+            extra_volumes=(*app_args.extra_volumes, *wiring.volumes),
+            extra_volume_mounts=(*app_args.extra_volume_mounts, *wiring.volume_mounts),
+            env_from=(*app_args.env_from, *wiring.env_from),
+            extra_env=(*app_args.extra_env, *wiring.env),
+            pod_annotations={**app_args.pod_annotations, **wiring.annotations},
+        )
+        depends.append(secrets)
+    canary_app = CanaryApp(app.name, app_args, opts=pulumi.ResourceOptions(depends_on=depends))
     return {
         "namespace": env.namespace,
         "rolloutName": canary_app.rollout_name,
