@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, StrictBool, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from prodstack.config.base import ConfigModel, Violation, raise_violations
 from prodstack.config.types import DnsLabel, PositiveInt
@@ -70,6 +70,18 @@ def _check_https_origin(value: str) -> str:
     return value
 
 
+def _strict_flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a flag value; write true or false")
+    return value
+
+
+def _origin_list(value: object) -> object:
+    if isinstance(value, str):
+        raise ValueError("write a list with one origin per item, not one string")
+    return value
+
+
 TimeoutDuration = Annotated[str, AfterValidator(_check_timeout)]
 FlagName = Annotated[str, AfterValidator(_check_flag_name)]
 HttpsOrigin = Annotated[str, AfterValidator(_check_https_origin)]
@@ -83,8 +95,10 @@ class AppSettings(ConfigModel):
     log_level: LogLevel = "info"
     max_connections: PositiveInt = 100
     timeout: TimeoutDuration = "30s"
-    feature_flags: dict[FlagName, StrictBool] = Field(default_factory=dict)
-    cors_origins: tuple[HttpsOrigin, ...] = ()
+    feature_flags: dict[FlagName, Annotated[bool, BeforeValidator(_strict_flag)]] = Field(
+        default_factory=dict
+    )
+    cors_origins: Annotated[tuple[HttpsOrigin, ...], BeforeValidator(_origin_list)] = ()
 
     @model_validator(mode="after")
     def _rules(self) -> AppSettings:
