@@ -22,7 +22,7 @@ from prodstack.specs import vault_secrets as spec
 from prodstack.synth import Resource, ResourceGraph, synthesize
 from prodstack.synth.manifests import manifests
 from tests.support import schemas
-from tests.support.stacks import environment, synthesize_environment
+from tests.support.stacks import ROOT, environment, synthesize_environment
 
 requires_crds = pytest.mark.skipif(
     schemas.crd_dir() is None, reason=f"set {schemas.CRD_DIR_ENV} to the upstream CRD folder"
@@ -379,3 +379,18 @@ def test_standalone_use_with_a_provider() -> None:
     assert pieces.env_from == ()
     assert set(pieces.annotations) == {spec.SECRET_TEMPLATE_CHECKSUM}
     assert [i["key"] for i in pieces.volumes[0]["secret"]["items"]] == ["redis-url"]
+
+
+def test_the_docs_example_builds_a_wired_app() -> None:
+    page = (ROOT / "docs" / "components" / "vault-secrets.md").read_text()
+    example = re.findall(r"```python\n(.*?)```", page, flags=re.DOTALL)[0]
+
+    def program() -> None:
+        exec(compile(example, "vault-secrets.md", "exec"), {})
+
+    graph = synthesize(program, stack="docs")
+    pod = graph.one("Rollout").inputs["spec"]["template"]
+    assert spec.SECRET_TEMPLATE_CHECKSUM in pod["metadata"]["annotations"]
+    assert secret_reads(pod["spec"]) == [("orders-secrets", "database-url")]
+    account = graph.one("SecretStore").inputs["spec"]["provider"]["vault"]["auth"]["kubernetes"]
+    assert account["serviceAccountRef"]["name"] == pod["spec"]["serviceAccountName"] == "orders"
