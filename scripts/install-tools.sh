@@ -1,22 +1,14 @@
 #!/usr/bin/env bash
-# Installs the external tools that tests drive (Debian packages and tool virtualenvs).
-# Idempotent: it only installs what is missing.
+# Installs the external tools the tests drive. Idempotent: only what is missing is installed.
+# Debian packages come from apt; Python tools whose pins conflict with the project's get their
+# own virtualenv under .tools/.
 set -euo pipefail
-
-apt_updated=0
-apt_install() {
-  if [ "$apt_updated" = 0 ]; then
-    apt-get update -qq
-    apt_updated=1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
-}
+cd "$(dirname "$0")/.."
 
 # libpq (Debian libpq5): the VaultSecrets tests parse the templated database-url with
-# PostgreSQL's own connection-string parser.
+# PostgreSQL's own connection-string parser (PQconninfoParse).
 if ! ldconfig -p 2>/dev/null | grep -q 'libpq\.so\.5'; then
   echo "install-tools: installing libpq5"
-  apt_install libpq5
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libpq5
 fi
-
-echo "install-tools: done"

@@ -394,3 +394,11 @@ def test_the_docs_example_builds_a_wired_app() -> None:
     assert secret_reads(pod["spec"]) == [("orders-secrets", "database-url")]
     account = graph.one("SecretStore").inputs["spec"]["provider"]["vault"]["auth"]["kubernetes"]
     assert account["serviceAccountRef"]["name"] == pod["spec"]["serviceAccountName"] == "orders"
+
+
+def test_rendered_templates_read_back_unchanged(graph: ResourceGraph, tmp_path: Path) -> None:
+    # Long template lines are folded by the YAML writer; YAML must unfold them exactly.
+    result = render(graph, tmp_path)
+    (path,) = result.directory.glob("*-externalsecret-*.yaml")
+    written = yaml.safe_load(path.read_text())["spec"]["target"]["template"]["data"]
+    assert written == graph.one("ExternalSecret").inputs["spec"]["target"]["template"]["data"]

@@ -26,8 +26,8 @@ def load() -> ctypes.CDLL:
     """libpq, or a skip (a failure under CI=true, where install-tools.sh provides it)."""
     name = ctypes.util.find_library("pq")
     if name is None:
-        message = "libpq (Debian package libpq5) is not installed"
-        if os.environ.get("CI") == "true":
+        message = "libpq (Debian libpq5) is not installed; run scripts/install-tools.sh"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(message)
         pytest.skip(message)
     library = ctypes.CDLL(name)
