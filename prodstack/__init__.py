@@ -15,6 +15,9 @@ _EXPORTS = {
     "CanaryApp": "prodstack.components.canary_app",
     "CanaryAppArgs": "prodstack.components.canary_app",
     "ExternallyScaled": "prodstack.components.canary_app",
+    "VaultSecrets": "prodstack.components.vault_secrets",
+    "VaultSecretsArgs": "prodstack.components.vault_secrets",
+    "VaultSecretsConfig": "prodstack.config",
     "AppIdentity": "prodstack.identity",
     "AppConfig": "prodstack.config",
     "CanaryConfig": "prodstack.config",
@@ -35,18 +38,24 @@ __all__ = [
     "ConfigError",
     "EnvironmentConfig",
     "ExternallyScaled",
+    "VaultSecrets",
+    "VaultSecretsArgs",
+    "VaultSecretsConfig",
 ]
 
 if TYPE_CHECKING:
     from prodstack.components.canary_app import CanaryApp as CanaryApp
     from prodstack.components.canary_app import CanaryAppArgs as CanaryAppArgs
     from prodstack.components.canary_app import ExternallyScaled as ExternallyScaled
+    from prodstack.components.vault_secrets import VaultSecrets as VaultSecrets
+    from prodstack.components.vault_secrets import VaultSecretsArgs as VaultSecretsArgs
     from prodstack.config import AnalysisConfig as AnalysisConfig
     from prodstack.config import AppConfig as AppConfig
     from prodstack.config import CanaryConfig as CanaryConfig
     from prodstack.config import CanaryStep as CanaryStep
     from prodstack.config import ConfigError as ConfigError
     from prodstack.config import EnvironmentConfig as EnvironmentConfig
+    from prodstack.config import VaultSecretsConfig as VaultSecretsConfig
     from prodstack.identity import AppIdentity as AppIdentity
 
 

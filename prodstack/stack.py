@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pulumi
 
 from prodstack.components.canary_app import CanaryApp, CanaryAppArgs
 from prodstack.components.security_baseline import SecurityBaseline, SecurityBaselineArgs
+from prodstack.components.vault_secrets import VaultSecrets, VaultSecretsArgs
 from prodstack.config.environment import EnvironmentConfig
 from prodstack.identity import AppIdentity
 from prodstack.specs.network import app_flows
@@ -40,20 +42,35 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
             service_account_name=app.name,
         ),
     )
-    needs_api = bool(security.api_access)
-    canary_app = CanaryApp(
-        app.name,
-        CanaryAppArgs(
-            app=app,
-            namespace=env.namespace,
-            instance=identity.instance,
-            extra_volumes=[api_token_volume(security.api_token_expiration_seconds)]
-            if needs_api
-            else (),
-            extra_volume_mounts=[api_token_mount()] if needs_api else (),
-        ),
-        opts=pulumi.ResourceOptions(depends_on=[baseline]),
-    )
+    app_args = CanaryAppArgs(app=app, namespace=env.namespace, instance=identity.instance)
+    if security.api_access:
+        app_args = dataclasses.replace(
+            app_args,
+            extra_volumes=(
+                *app_args.extra_volumes,
+                api_token_volume(security.api_token_expiration_seconds),
+            ),
+            extra_volume_mounts=(*app_args.extra_volume_mounts, api_token_mount()),
+        )
+    depends: list[pulumi.Resource] = [baseline]
+    if env.vault_secrets is not None:
+        # External Secrets logs in to Vault as the account CanaryApp creates for the app.
+        secrets = VaultSecrets(
+            f"{app.name}-secrets",
+            VaultSecretsArgs(identity=identity, config=env.vault_secrets),
+            opts=pulumi.ResourceOptions(depends_on=[baseline]),
+        )
+        wiring = secrets.pod_wiring
+        app_args = dataclasses.replace(
+            app_args,
+            extra_volumes=(*app_args.extra_volumes, *wiring.volumes),
+            extra_volume_mounts=(*app_args.extra_volume_mounts, *wiring.volume_mounts),
+            env_from=(*app_args.env_from, *wiring.env_from),
+            extra_env=(*app_args.extra_env, *wiring.env),
+            pod_annotations={**app_args.pod_annotations, **wiring.annotations},
+        )
+        depends.append(secrets)
+    canary_app = CanaryApp(app.name, app_args, opts=pulumi.ResourceOptions(depends_on=depends))
     return {
         "namespace": baseline.namespace_name,
         "rolloutName": canary_app.rollout_name,

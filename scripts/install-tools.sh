@@ -15,3 +15,11 @@ if ! .tools/checkov/bin/checkov --version 2>/dev/null | grep -qx "$CHECKOV_VERSI
   .tools/checkov/bin/python -m pip install --quiet --upgrade pip
   .tools/checkov/bin/python -m pip install --quiet "checkov==$CHECKOV_VERSION"
 fi
+
+# libpq (Debian libpq5): the VaultSecrets tests parse the templated database-url with
+# PostgreSQL's own connection-string parser (PQconninfoParse).
+if ! ldconfig -p 2>/dev/null | grep -q 'libpq\.so\.5'; then
+  echo "install-tools: installing libpq5"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libpq5
+fi

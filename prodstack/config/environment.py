@@ -10,6 +10,7 @@ from prodstack.config.app import AppConfig, image_is_pinned
 from prodstack.config.base import ConfigModel, Violation, raise_violations
 from prodstack.config.security import SecurityConfig
 from prodstack.config.types import DnsLabel
+from prodstack.config.vault_secrets import VaultSecretsConfig
 
 Environment = Literal["dev", "staging", "production"]
 
@@ -25,6 +26,7 @@ class EnvironmentConfig(ConfigModel):
     namespace: DnsLabel
     app: AppConfig
     security: SecurityConfig = SecurityConfig()
+    vault_secrets: VaultSecretsConfig | None = None
 
     @model_validator(mode="after")
     def _production_rules(self) -> EnvironmentConfig:
@@ -47,4 +49,25 @@ class EnvironmentConfig(ConfigModel):
                 if key.startswith("checkov.io/skip")
             )
         raise_violations(violations)
+        return self
+
+    @model_validator(mode="after")
+    def _app_env_does_not_shadow_vault_secrets(self) -> EnvironmentConfig:
+        # An explicit env entry silently wins over envFrom, and a duplicate name over a secret.
+        # (Imported here: the spec modules import the config package.)
+        from prodstack.specs.app_settings import settings_data
+        from prodstack.specs.vault_secrets import env_names
+
+        if self.vault_secrets is None:
+            return self
+        settings = self.vault_secrets.settings
+        taken = env_names(self.vault_secrets, None if settings is None else settings_data(settings))
+        raise_violations(
+            Violation(
+                ("app", "env", key),
+                "vaultSecrets already provides this variable; remove it here "
+                "(or change vaultSecrets.delivery)",
+            )
+            for key in sorted(set(self.app.env) & taken)
+        )
         return self
