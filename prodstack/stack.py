@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from prodstack.components.canary_app import CanaryApp, CanaryAppArgs
+from prodstack.components.autoscaling import Autoscaling, AutoscalingArgs
+from prodstack.components.canary_app import CanaryApp, CanaryAppArgs, ExternallyScaled
+from prodstack.components.ha_policy import HAPolicy, HAPolicyArgs
 from prodstack.config.environment import EnvironmentConfig
 
 
@@ -27,14 +30,43 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
             },
         },
     )
+    in_namespace = pulumi.ResourceOptions(depends_on=[namespace])
+    app_args = CanaryAppArgs(
+        app=app, namespace=env.namespace, instance=f"{app.name}-{env.environment}"
+    )
+    ha = None
+    if env.ha is not None:
+        ha = HAPolicy(
+            app.name,
+            HAPolicyArgs(identity=app_args.identity, ha=env.ha, replicas=env.replica_range),
+            opts=in_namespace,
+        )
     canary_app = CanaryApp(
         app.name,
-        CanaryAppArgs(app=app, namespace=env.namespace, instance=f"{app.name}-{env.environment}"),
-        opts=pulumi.ResourceOptions(depends_on=[namespace]),
+        dataclasses.replace(
+            app_args,
+            replicas=ExternallyScaled() if env.autoscaling is not None else None,
+            scheduling=ha.scheduling if ha is not None else None,
+        ),
+        opts=in_namespace,
     )
-    return {
+    exports: dict[str, Any] = {
         "namespace": env.namespace,
         "rolloutName": canary_app.rollout_name,
         "stableServiceName": canary_app.stable_service_name,
         "canaryServiceName": canary_app.canary_service_name,
     }
+    if env.autoscaling is not None or env.load_balancer is not None:
+        scaling = Autoscaling(
+            app.name,
+            AutoscalingArgs(
+                identity=canary_app.identity,
+                rollout_name=canary_app.rollout_name,
+                autoscaling=env.autoscaling,
+                load_balancer=env.load_balancer,
+            ),
+            opts=in_namespace,
+        )
+        if env.load_balancer is not None:
+            exports["loadBalancerHostname"] = scaling.load_balancer_hostname
+    return exports

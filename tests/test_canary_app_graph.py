@@ -136,6 +136,10 @@ def test_component_conventions(production: ResourceGraph) -> None:
         "rolloutName": "shop-api",
         "stableServiceName": "shop-api",
         "canaryServiceName": "shop-api-canary",
+        "loadBalancerHostname": (
+            "<known after apply: kubernetes:core/v1:Service::shop-api-nlb"
+            ".status.loadBalancer.ingress[0].hostname>"
+        ),
     }
 
 
