@@ -12,6 +12,7 @@ from prodstack.components.autoscaling import Autoscaling, AutoscalingArgs
 from prodstack.components.canary_app import CanaryApp, CanaryAppArgs, ExternallyScaled
 from prodstack.components.ha_policy import HAPolicy, HAPolicyArgs
 from prodstack.config.environment import EnvironmentConfig
+from prodstack.specs import load_balancer as lb_spec
 
 
 def build(env: EnvironmentConfig) -> dict[str, Any]:
@@ -27,6 +28,7 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
                 "pod-security.kubernetes.io/enforce-version": "v1.33",
                 "pod-security.kubernetes.io/audit": "restricted",
                 "pod-security.kubernetes.io/warn": "restricted",
+                **(lb_spec.namespace_labels(env.load_balancer) if env.load_balancer else {}),
             },
         },
     )

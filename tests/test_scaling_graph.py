@@ -247,3 +247,19 @@ def test_standalone_ha_policy_refuses_a_range_it_cannot_protect() -> None:
     with pytest.raises(ConfigError) as caught:
         synthesize(program, stack="refused")
     assert [key for key, _ in caught.value.problems] == ["HAPolicyArgs:ha.disruptionBudget"]
+
+
+def test_namespace_opts_into_the_nlb_readiness_gate_with_ip_targets(graph: ResourceGraph) -> None:
+    env = env_of(graph)
+    labels = graph.one("Namespace").inputs["metadata"]["labels"]
+    wanted = env.load_balancer is not None and env.load_balancer.effective_target_type == "ip"
+    assert (labels.get(lb_spec.READINESS_GATE_LABEL) == "enabled") == wanted
+
+
+def test_no_readiness_gate_for_instance_targets_or_when_turned_off() -> None:
+    assert lb_spec.namespace_labels(LoadBalancerConfig(target_type="instance")) == {}
+    assert lb_spec.namespace_labels(LoadBalancerConfig(controller="in-tree")) == {}
+    assert lb_spec.namespace_labels(LoadBalancerConfig(pod_readiness_gate=False)) == {}
+    assert lb_spec.namespace_labels(LoadBalancerConfig()) == {
+        lb_spec.READINESS_GATE_LABEL: "enabled"
+    }

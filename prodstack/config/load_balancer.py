@@ -34,6 +34,7 @@ class LoadBalancerConfig(ConfigModel):
     )
     source_ranges: tuple[IPvAnyNetwork, ...] = ()
     port: Port = 80
+    pod_readiness_gate: bool = True
 
     @property
     def effective_target_type(self) -> Literal["ip", "instance"]:
@@ -41,6 +42,12 @@ class LoadBalancerConfig(ConfigModel):
         if self.target_type is not None:
             return self.target_type
         return "ip" if self.controller == LB_CONTROLLER else "instance"
+
+    @property
+    def uses_readiness_gate(self) -> bool:
+        """Pods count as ready only once the NLB has them healthy (ip targets only: instance
+        targets are nodes, and the controller cannot see pods behind them)."""
+        return self.pod_readiness_gate and self.effective_target_type == "ip"
 
     @model_validator(mode="after")
     def _rules(self) -> LoadBalancerConfig:

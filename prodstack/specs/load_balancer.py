@@ -26,6 +26,7 @@ TARGET_TYPE = PREFIX + "nlb-target-type"
 ATTRIBUTES = PREFIX + "attributes"
 INTERNAL = PREFIX + "internal"
 CROSS_ZONE_IN_TREE = PREFIX + "cross-zone-load-balancing-enabled"
+READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
 
 
 def listener_attributes_key(port: int) -> str:
@@ -81,3 +82,10 @@ def service_spec(lb: LoadBalancerConfig, selector: Mapping[str, str]) -> Manifes
     if lb.source_ranges:
         spec["loadBalancerSourceRanges"] = [str(cidr) for cidr in lb.source_ranges]
     return spec
+
+
+def namespace_labels(lb: LoadBalancerConfig) -> dict[str, str]:
+    """Labels the app's namespace needs: with ip targets, the AWS Load Balancer Controller's
+    webhook gives each new pod a readiness gate that opens once the NLB has the pod healthy,
+    so a rollout never scales the old pods down while the NLB has no healthy new target."""
+    return {READINESS_GATE_LABEL: "enabled"} if lb.uses_readiness_gate else {}
