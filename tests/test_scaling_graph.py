@@ -3,6 +3,7 @@ Rollout and its pods in every stack, and the components work on their own."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -263,3 +264,33 @@ def test_no_readiness_gate_for_instance_targets_or_when_turned_off() -> None:
     assert lb_spec.namespace_labels(LoadBalancerConfig()) == {
         lb_spec.READINESS_GATE_LABEL: "enabled"
     }
+
+
+@pytest.mark.parametrize("page", ["autoscaling.md", "ha-policy.md"])
+def test_docs_examples_build(page: str) -> None:
+    from prodstack import AppConfig
+    from tests.support.stacks import ROOT
+
+    text = (ROOT / "docs" / "components" / page).read_text()
+    (example,) = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    app = AppConfig.model_validate(
+        {
+            "name": "orders",
+            "image": "ghcr.io/acme/orders:1.2.3",
+            "version": "1.2.3",
+            "canary": {"steps": [{"weight": 50}]},
+        }
+    )
+
+    def program() -> None:
+        exec(compile(example, page, "exec"), {"app": app})
+
+    graph = synthesize(program, stack="docs")
+    rollout_spec = graph.one("Rollout").inputs["spec"]
+    if page == "autoscaling.md":
+        assert "replicas" not in rollout_spec
+        target = graph.one("HorizontalPodAutoscaler").inputs["spec"]["scaleTargetRef"]
+        assert target["name"] == graph.one("Rollout").object_name
+    else:
+        assert "podAntiAffinity" in rollout_spec["template"]["spec"]["affinity"]
+        assert graph.one("PodDisruptionBudget")
