@@ -7,11 +7,14 @@ from typing import Any
 
 import pulumi
 
-from prodstack.components.canary_app import CanaryApp, CanaryAppArgs
+from prodstack.components.autoscaling import Autoscaling, AutoscalingArgs
+from prodstack.components.canary_app import CanaryApp, CanaryAppArgs, ExternallyScaled
+from prodstack.components.ha_policy import HAPolicy, HAPolicyArgs
 from prodstack.components.security_baseline import SecurityBaseline, SecurityBaselineArgs
 from prodstack.components.vault_secrets import VaultSecrets, VaultSecretsArgs
 from prodstack.config.environment import EnvironmentConfig
 from prodstack.identity import AppIdentity
+from prodstack.specs import load_balancer as lb_spec
 from prodstack.specs.network import app_flows
 from prodstack.specs.rbac import api_token_mount, api_token_volume
 
@@ -40,9 +43,18 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
             ),
             api_access=security.api_access,
             service_account_name=app.name,
+            extra_namespace_labels=(
+                lb_spec.namespace_labels(env.load_balancer) if env.load_balancer else {}
+            ),
         ),
     )
-    app_args = CanaryAppArgs(app=app, namespace=env.namespace, instance=identity.instance)
+    in_namespace = pulumi.ResourceOptions(depends_on=[baseline])
+    app_args = CanaryAppArgs(
+        app=app,
+        namespace=env.namespace,
+        instance=identity.instance,
+        replicas=ExternallyScaled() if env.autoscaling is not None else None,
+    )
     if security.api_access:
         app_args = dataclasses.replace(
             app_args,
@@ -58,7 +70,7 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
         secrets = VaultSecrets(
             f"{app.name}-secrets",
             VaultSecretsArgs(identity=identity, config=env.vault_secrets),
-            opts=pulumi.ResourceOptions(depends_on=[baseline]),
+            opts=in_namespace,
         )
         wiring = secrets.pod_wiring
         app_args = dataclasses.replace(
@@ -70,8 +82,15 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
             pod_annotations={**app_args.pod_annotations, **wiring.annotations},
         )
         depends.append(secrets)
+    if env.ha is not None:
+        ha = HAPolicy(
+            app.name,
+            HAPolicyArgs(identity=identity, ha=env.ha, replicas=env.replica_range),
+            opts=in_namespace,
+        )
+        app_args = dataclasses.replace(app_args, scheduling=ha.scheduling)
     canary_app = CanaryApp(app.name, app_args, opts=pulumi.ResourceOptions(depends_on=depends))
-    return {
+    exports: dict[str, Any] = {
         "namespace": baseline.namespace_name,
         "rolloutName": canary_app.rollout_name,
         "serviceName": canary_app.service_name,
@@ -79,3 +98,17 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
         "canaryServiceName": canary_app.canary_service_name,
         "networkPolicies": baseline.network_policy_names,
     }
+    if env.autoscaling is not None or env.load_balancer is not None:
+        scaling = Autoscaling(
+            app.name,
+            AutoscalingArgs(
+                identity=identity,
+                rollout_name=canary_app.rollout_name,
+                autoscaling=env.autoscaling,
+                load_balancer=env.load_balancer,
+            ),
+            opts=in_namespace,
+        )
+        if env.load_balancer is not None:
+            exports["loadBalancerHostname"] = scaling.load_balancer_hostname
+    return exports

@@ -7,7 +7,11 @@ from typing import Literal
 from pydantic import model_validator
 
 from prodstack.config.app import AppConfig, image_is_pinned
+from prodstack.config.autoscaling import AutoscalingConfig, ReplicaRange
+from prodstack.config.autoscaling import replica_range as _replica_range
 from prodstack.config.base import ConfigModel, Violation, raise_violations
+from prodstack.config.ha import HAConfig, replica_violations
+from prodstack.config.load_balancer import LoadBalancerConfig
 from prodstack.config.security import SecurityConfig
 from prodstack.config.types import DnsLabel
 from prodstack.config.vault_secrets import VaultSecretsConfig
@@ -27,6 +31,14 @@ class EnvironmentConfig(ConfigModel):
     app: AppConfig
     security: SecurityConfig = SecurityConfig()
     vault_secrets: VaultSecretsConfig | None = None
+    autoscaling: AutoscalingConfig | None = None
+    load_balancer: LoadBalancerConfig | None = None
+    ha: HAConfig | None = None
+
+    @property
+    def replica_range(self) -> ReplicaRange:
+        """The HPA's bounds when autoscaling is configured, else ``app.replicas``."""
+        return _replica_range(self.app.replicas, self.autoscaling)
 
     @model_validator(mode="after")
     def _production_rules(self) -> EnvironmentConfig:
@@ -70,4 +82,25 @@ class EnvironmentConfig(ConfigModel):
             )
             for key in sorted(set(self.app.env) & taken)
         )
+        return self
+
+    @model_validator(mode="after")
+    def _load_balancer_reaches_the_pods(self) -> EnvironmentConfig:
+        # The namespace denies all ingress by default: without sources the NLB reaches nothing.
+        if self.load_balancer is not None and not self.security.network.load_balancer_sources:
+            raise_violations(
+                [
+                    Violation(
+                        ("security", "network", "loadBalancerSources"),
+                        "loadBalancer is configured but no source may reach the pods: list the "
+                        "VPC CIDR (ip targets) or the client ranges (instance targets)",
+                    )
+                ]
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _replicas_fit_ha(self) -> EnvironmentConfig:
+        if self.ha is not None:
+            raise_violations(replica_violations(self.ha, self.replica_range))
         return self
