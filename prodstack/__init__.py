@@ -12,9 +12,16 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "Autoscaling": "prodstack.components.autoscaling",
+    "AutoscalingArgs": "prodstack.components.autoscaling",
+    "HAPolicy": "prodstack.components.ha_policy",
+    "HAPolicyArgs": "prodstack.components.ha_policy",
     "CanaryApp": "prodstack.components.canary_app",
     "CanaryAppArgs": "prodstack.components.canary_app",
     "ExternallyScaled": "prodstack.components.canary_app",
+    "VaultSecrets": "prodstack.components.vault_secrets",
+    "VaultSecretsArgs": "prodstack.components.vault_secrets",
+    "VaultSecretsConfig": "prodstack.config",
     "AppIdentity": "prodstack.identity",
     "AppConfig": "prodstack.config",
     "CanaryConfig": "prodstack.config",
@@ -28,6 +35,8 @@ __all__ = [
     "AnalysisConfig",
     "AppConfig",
     "AppIdentity",
+    "Autoscaling",
+    "AutoscalingArgs",
     "CanaryApp",
     "CanaryAppArgs",
     "CanaryConfig",
@@ -35,18 +44,30 @@ __all__ = [
     "ConfigError",
     "EnvironmentConfig",
     "ExternallyScaled",
+    "HAPolicy",
+    "HAPolicyArgs",
+    "VaultSecrets",
+    "VaultSecretsArgs",
+    "VaultSecretsConfig",
 ]
 
 if TYPE_CHECKING:
+    from prodstack.components.autoscaling import Autoscaling as Autoscaling
+    from prodstack.components.autoscaling import AutoscalingArgs as AutoscalingArgs
     from prodstack.components.canary_app import CanaryApp as CanaryApp
     from prodstack.components.canary_app import CanaryAppArgs as CanaryAppArgs
     from prodstack.components.canary_app import ExternallyScaled as ExternallyScaled
+    from prodstack.components.ha_policy import HAPolicy as HAPolicy
+    from prodstack.components.ha_policy import HAPolicyArgs as HAPolicyArgs
+    from prodstack.components.vault_secrets import VaultSecrets as VaultSecrets
+    from prodstack.components.vault_secrets import VaultSecretsArgs as VaultSecretsArgs
     from prodstack.config import AnalysisConfig as AnalysisConfig
     from prodstack.config import AppConfig as AppConfig
     from prodstack.config import CanaryConfig as CanaryConfig
     from prodstack.config import CanaryStep as CanaryStep
     from prodstack.config import ConfigError as ConfigError
     from prodstack.config import EnvironmentConfig as EnvironmentConfig
+    from prodstack.config import VaultSecretsConfig as VaultSecretsConfig
     from prodstack.identity import AppIdentity as AppIdentity
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pulumi
 
-from prodstack.components.canary_app import CanaryApp, CanaryAppArgs
+from prodstack.components.autoscaling import Autoscaling, AutoscalingArgs
+from prodstack.components.canary_app import CanaryApp, CanaryAppArgs, ExternallyScaled
+from prodstack.components.ha_policy import HAPolicy, HAPolicyArgs
 from prodstack.components.security_baseline import SecurityBaseline, SecurityBaselineArgs
+from prodstack.components.vault_secrets import VaultSecrets, VaultSecretsArgs
 from prodstack.config.environment import EnvironmentConfig
 from prodstack.identity import AppIdentity
+from prodstack.specs import load_balancer as lb_spec
 from prodstack.specs.network import app_flows
 from prodstack.specs.rbac import api_token_mount, api_token_volume
 
@@ -38,23 +43,54 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
             ),
             api_access=security.api_access,
             service_account_name=app.name,
+            extra_namespace_labels=(
+                lb_spec.namespace_labels(env.load_balancer) if env.load_balancer else {}
+            ),
         ),
     )
-    needs_api = bool(security.api_access)
-    canary_app = CanaryApp(
-        app.name,
-        CanaryAppArgs(
-            app=app,
-            namespace=env.namespace,
-            instance=identity.instance,
-            extra_volumes=[api_token_volume(security.api_token_expiration_seconds)]
-            if needs_api
-            else (),
-            extra_volume_mounts=[api_token_mount()] if needs_api else (),
-        ),
-        opts=pulumi.ResourceOptions(depends_on=[baseline]),
+    in_namespace = pulumi.ResourceOptions(depends_on=[baseline])
+    app_args = CanaryAppArgs(
+        app=app,
+        namespace=env.namespace,
+        instance=identity.instance,
+        replicas=ExternallyScaled() if env.autoscaling is not None else None,
     )
-    return {
+    if security.api_access:
+        app_args = dataclasses.replace(
+            app_args,
+            extra_volumes=(
+                *app_args.extra_volumes,
+                api_token_volume(security.api_token_expiration_seconds),
+            ),
+            extra_volume_mounts=(*app_args.extra_volume_mounts, api_token_mount()),
+        )
+    depends: list[pulumi.Resource] = [baseline]
+    if env.vault_secrets is not None:
+        # External Secrets logs in to Vault as the account CanaryApp creates for the app.
+        secrets = VaultSecrets(
+            f"{app.name}-secrets",
+            VaultSecretsArgs(identity=identity, config=env.vault_secrets),
+            opts=in_namespace,
+        )
+        wiring = secrets.pod_wiring
+        app_args = dataclasses.replace(
+            app_args,
+            extra_volumes=(*app_args.extra_volumes, *wiring.volumes),
+            extra_volume_mounts=(*app_args.extra_volume_mounts, *wiring.volume_mounts),
+            env_from=(*app_args.env_from, *wiring.env_from),
+            extra_env=(*app_args.extra_env, *wiring.env),
+            pod_annotations={**app_args.pod_annotations, **wiring.annotations},
+        )
+        depends.append(secrets)
+    if env.ha is not None:
+        ha = HAPolicy(
+            app.name,
+            HAPolicyArgs(identity=identity, ha=env.ha, replicas=env.replica_range),
+            opts=in_namespace,
+        )
+        app_args = dataclasses.replace(app_args, scheduling=ha.scheduling)
+    canary_app = CanaryApp(app.name, app_args, opts=pulumi.ResourceOptions(depends_on=depends))
+    exports: dict[str, Any] = {
         "namespace": baseline.namespace_name,
         "rolloutName": canary_app.rollout_name,
         "serviceName": canary_app.service_name,
@@ -62,3 +98,17 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
         "canaryServiceName": canary_app.canary_service_name,
         "networkPolicies": baseline.network_policy_names,
     }
+    if env.autoscaling is not None or env.load_balancer is not None:
+        scaling = Autoscaling(
+            app.name,
+            AutoscalingArgs(
+                identity=identity,
+                rollout_name=canary_app.rollout_name,
+                autoscaling=env.autoscaling,
+                load_balancer=env.load_balancer,
+            ),
+            opts=in_namespace,
+        )
+        if env.load_balancer is not None:
+            exports["loadBalancerHostname"] = scaling.load_balancer_hostname
+    return exports

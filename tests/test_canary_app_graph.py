@@ -164,6 +164,10 @@ def test_component_conventions(production: ResourceGraph) -> None:
             "allow-database",
             "allow-https",
         ],
+        "loadBalancerHostname": (
+            "<known after apply: kubernetes:core/v1:Service::shop-api-nlb"
+            ".status.loadBalancer.ingress[0].hostname>"
+        ),
     }
 
 

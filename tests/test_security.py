@@ -202,6 +202,17 @@ def test_scanner_skips_are_refused_in_production() -> None:
     assert [k for k, _ in caught.value.problems] == ["prodstack:app.annotations.checkov.io/skip1"]
 
 
+def test_a_load_balancer_needs_sources_the_network_policy_admits() -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["security"]["network"]["loadBalancerSources"] = []
+
+    with pytest.raises(ConfigError) as caught:
+        parse_environment(varied("production", change))
+    assert [k for k, _ in caught.value.problems] == [
+        "prodstack:security.network.loadBalancerSources"
+    ]
+
+
 def test_database_in_cluster_selects_its_pods() -> None:
     def change(raw: dict[str, Any]) -> None:
         raw["security"]["network"]["database"] = {

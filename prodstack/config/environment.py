@@ -7,9 +7,14 @@ from typing import Literal
 from pydantic import model_validator
 
 from prodstack.config.app import AppConfig, image_is_pinned
+from prodstack.config.autoscaling import AutoscalingConfig, ReplicaRange
+from prodstack.config.autoscaling import replica_range as _replica_range
 from prodstack.config.base import ConfigModel, Violation, raise_violations
+from prodstack.config.ha import HAConfig, replica_violations
+from prodstack.config.load_balancer import LoadBalancerConfig
 from prodstack.config.security import SecurityConfig
 from prodstack.config.types import DnsLabel
+from prodstack.config.vault_secrets import VaultSecretsConfig
 
 Environment = Literal["dev", "staging", "production"]
 
@@ -25,6 +30,15 @@ class EnvironmentConfig(ConfigModel):
     namespace: DnsLabel
     app: AppConfig
     security: SecurityConfig = SecurityConfig()
+    vault_secrets: VaultSecretsConfig | None = None
+    autoscaling: AutoscalingConfig | None = None
+    load_balancer: LoadBalancerConfig | None = None
+    ha: HAConfig | None = None
+
+    @property
+    def replica_range(self) -> ReplicaRange:
+        """The HPA's bounds when autoscaling is configured, else ``app.replicas``."""
+        return _replica_range(self.app.replicas, self.autoscaling)
 
     @model_validator(mode="after")
     def _production_rules(self) -> EnvironmentConfig:
@@ -47,4 +61,46 @@ class EnvironmentConfig(ConfigModel):
                 if key.startswith("checkov.io/skip")
             )
         raise_violations(violations)
+        return self
+
+    @model_validator(mode="after")
+    def _app_env_does_not_shadow_vault_secrets(self) -> EnvironmentConfig:
+        # An explicit env entry silently wins over envFrom, and a duplicate name over a secret.
+        # (Imported here: the spec modules import the config package.)
+        from prodstack.specs.app_settings import settings_data
+        from prodstack.specs.vault_secrets import env_names
+
+        if self.vault_secrets is None:
+            return self
+        settings = self.vault_secrets.settings
+        taken = env_names(self.vault_secrets, None if settings is None else settings_data(settings))
+        raise_violations(
+            Violation(
+                ("app", "env", key),
+                "vaultSecrets already provides this variable; remove it here "
+                "(or change vaultSecrets.delivery)",
+            )
+            for key in sorted(set(self.app.env) & taken)
+        )
+        return self
+
+    @model_validator(mode="after")
+    def _load_balancer_reaches_the_pods(self) -> EnvironmentConfig:
+        # The namespace denies all ingress by default: without sources the NLB reaches nothing.
+        if self.load_balancer is not None and not self.security.network.load_balancer_sources:
+            raise_violations(
+                [
+                    Violation(
+                        ("security", "network", "loadBalancerSources"),
+                        "loadBalancer is configured but no source may reach the pods: list the "
+                        "VPC CIDR (ip targets) or the client ranges (instance targets)",
+                    )
+                ]
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _replicas_fit_ha(self) -> EnvironmentConfig:
+        if self.ha is not None:
+            raise_violations(replica_violations(self.ha, self.replica_range))
         return self

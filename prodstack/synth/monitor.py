@@ -36,6 +36,13 @@ class PlaceholderMocks(mocks.Mocks):
             metadata = dict(state.get("metadata") or {})
             metadata.setdefault("uid", placeholder(args.typ, args.name, "metadata.uid"))
             state["metadata"] = metadata
+            spec = state.get("spec")
+            if isinstance(spec, dict) and spec.get("type") == "LoadBalancer":
+                # The cloud's load balancer answers with its DNS name in the Service status.
+                hostname = placeholder(
+                    args.typ, args.name, "status.loadBalancer.ingress[0].hostname"
+                )
+                state.setdefault("status", {"loadBalancer": {"ingress": [{"hostname": hostname}]}})
             object_name = metadata.get("name", args.name)
             namespace = metadata.get("namespace")
             return (f"{namespace}/{object_name}" if namespace else str(object_name)), state

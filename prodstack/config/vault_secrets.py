@@ -1,0 +1,242 @@
+"""Credentials from Vault through External Secrets, the app's typed settings, and how the pods
+receive both."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from prodstack.config.app_settings import AppSettings
+from prodstack.config.base import ConfigModel, Violation, raise_violations
+from prodstack.config.types import Duration
+
+_VAULT_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)*$")
+_VAULT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+_HTTPS_SERVER = re.compile(r"^https://[A-Za-z0-9.\-]+(:[0-9]{1,5})?/?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_FILE_MODE = re.compile(r"^0?[0-7]{3}$")
+_PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
+# Paths the app's container already uses or that must stay the kubelet's: a mount may be
+# neither on, inside nor above them.
+_RESERVED_PATHS = ("/tmp", "/var/run/secrets/kubernetes.io", "/dev", "/proc", "/sys")
+# Mounting over a whole system directory would hide what the image needs (CA certificates,
+# passwd, libraries); a subdirectory such as /etc/app is fine.
+_SYSTEM_DIRS = ("/", "/bin", "/etc", "/home", "/lib", "/root", "/run", "/sbin", "/usr", "/var")
+
+SECRET_FILE_MODE_MAX = 0o440
+
+
+def _check_vault_path(value: str) -> str:
+    if _VAULT_PATH.match(value) is None:
+        raise ValueError(
+            f"{value!r} is not a Vault path; write segments of letters, digits, '_', '.' or '-' "
+            "joined by '/', without a leading or trailing '/' (e.g. production/database)"
+        )
+    return value
+
+
+def _check_vault_name(value: str) -> str:
+    if _VAULT_NAME.match(value) is None:
+        raise ValueError(
+            f"{value!r} is not a Vault name; use letters, digits, '_', '.' or '-' (at most 128)"
+        )
+    return value
+
+
+def _check_server(value: str) -> str:
+    if _HTTPS_SERVER.match(value) is None:
+        raise ValueError(
+            f"{value!r} must be an https URL of the Vault server (https://host[:port]); "
+            "credentials never travel over plain http"
+        )
+    return value.rstrip("/")
+
+
+def _check_subdomain(value: str) -> str:
+    if len(value) > 253 or _DNS_SUBDOMAIN.match(value) is None:
+        raise ValueError(f"{value!r} is not a Kubernetes object name (a lower-case DNS subdomain)")
+    return value
+
+
+def _check_mount_path(value: str) -> str:
+    normalized = posixpath.normpath(value)
+    if not value.startswith("/") or normalized != (value.rstrip("/") or "/") or "//" in value:
+        raise ValueError(f"{value!r} must be an absolute, normalized path such as /etc/app/secrets")
+    if normalized in _SYSTEM_DIRS:
+        raise ValueError(
+            f"{value!r} would hide the image's {normalized}; use a subdirectory such as /etc/app"
+        )
+    for reserved in _RESERVED_PATHS:
+        if reserved in (normalized, *_ancestors(normalized)) or normalized in _ancestors(reserved):
+            raise ValueError(
+                f"{value!r} collides with {reserved}, which the pod already uses; "
+                "choose a path of its own such as /etc/app/secrets"
+            )
+    return normalized
+
+
+def _ancestors(path: str) -> list[str]:
+    parents = []
+    while path != "/":
+        path = posixpath.dirname(path)
+        parents.append(path)
+    return parents
+
+
+def _check_pem(value: str) -> str:
+    if _PEM_CERTIFICATE not in value:
+        raise ValueError(
+            "must be PEM text with at least one '-----BEGIN CERTIFICATE-----' block "
+            "(prodstack base64-encodes it for the SecretStore)"
+        )
+    return value
+
+
+def file_mode(value: str) -> int:
+    """The permission bits of an octal string such as ``0440``."""
+    return int(value, 8)
+
+
+def _check_file_mode(value: object) -> str:
+    if not isinstance(value, str) or _FILE_MODE.match(value) is None:
+        raise ValueError(
+            f"{value!r} is not an octal file mode; quote it as a string such as '0440' "
+            "(YAML reads an unquoted 0440 as 288 or 440 depending on its version)"
+        )
+    bits = file_mode(value)
+    if bits == 0 or bits & ~SECRET_FILE_MODE_MAX:
+        raise ValueError(
+            f"{value} grants more than read to owner and group; use 0400 or 0440 "
+            "(secret files are never writable, executable or world-readable)"
+        )
+    return value
+
+
+VaultPath = Annotated[str, AfterValidator(_check_vault_path)]
+VaultName = Annotated[str, AfterValidator(_check_vault_name)]
+VaultServer = Annotated[str, AfterValidator(_check_server)]
+ObjectName = Annotated[str, AfterValidator(_check_subdomain)]
+MountPath = Annotated[str, AfterValidator(_check_mount_path)]
+PemCertificates = Annotated[str, AfterValidator(_check_pem)]
+FileMode = Annotated[str, BeforeValidator(_check_file_mode)]
+
+
+class VaultCaProvider(ConfigModel):
+    """A Secret or ConfigMap in the app's namespace that holds the CA of Vault's certificate."""
+
+    type: Literal["Secret", "ConfigMap"]
+    name: ObjectName
+    key: Annotated[str, Field(pattern=r"^[-._a-zA-Z0-9]+$")] = "ca.crt"
+
+
+class VaultConfig(ConfigModel):
+    """Where Vault is and how External Secrets logs in to it (Kubernetes auth).
+
+    External Secrets requests a short-lived token for ``serviceAccount`` (the app's account
+    unless set) with the ``audiences`` given, and logs in to ``authMount`` as ``role``.
+    """
+
+    server: VaultServer
+    kv_mount: VaultPath = "secret"
+    namespace: VaultPath | None = None
+    auth_mount: VaultPath = "kubernetes"
+    role: VaultName
+    audiences: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=1)] = (
+        "vault",
+    )
+    ca_bundle: PemCertificates | None = None
+    ca_provider: VaultCaProvider | None = None
+    store_kind: Literal["SecretStore", "ClusterSecretStore"] = "SecretStore"
+
+    @model_validator(mode="after")
+    def _one_ca_source(self) -> VaultConfig:
+        if self.ca_bundle is not None and self.ca_provider is not None:
+            raise_violations(
+                [
+                    Violation(
+                        ("caProvider",),
+                        "give caBundle or caProvider, not both (External Secrets would use one)",
+                    )
+                ]
+            )
+        return self
+
+
+class DatabaseSecret(ConfigModel):
+    """A Vault KV v2 secret with the properties ``username``, ``password``, ``host``, ``port``
+    and ``database``; the app gets them as one PostgreSQL URL."""
+
+    key: VaultPath
+    ssl_mode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = (
+        "require"
+    )
+
+
+class RedisSecret(ConfigModel):
+    """A Vault KV v2 secret with the properties ``password``, ``host`` and ``port``; the app
+    gets them as one Redis URL (``rediss://`` when ``tls``)."""
+
+    key: VaultPath
+    tls: bool = True
+
+
+class Delivery(ConfigModel):
+    """How the pods receive the secret and the settings.
+
+    ``secrets: files`` (the default) mounts the Secret read-only at ``secretsPath``; ``env``
+    puts each URL in an environment variable, which is weaker: other processes, crash dumps
+    and debug endpoints see the environment, and a rotated value only arrives on restart.
+    ``settings: env`` (the default) loads the ConfigMap with ``envFrom``; ``files`` mounts it.
+    """
+
+    secrets: Literal["files", "env"] = "files"
+    secrets_path: MountPath = "/etc/app/secrets"
+    secrets_file_mode: FileMode = "0440"
+    settings: Literal["env", "files"] = "env"
+    settings_path: MountPath = "/etc/app/settings"
+
+    @model_validator(mode="after")
+    def _paths_apart(self) -> Delivery:
+        if self.secrets != "files" or self.settings != "files":
+            return self
+        a, b = self.secrets_path, self.settings_path
+        if a == b or a.startswith(b + "/") or b.startswith(a + "/"):
+            raise_violations(
+                [
+                    Violation(
+                        ("settingsPath",),
+                        f"{b} overlaps secretsPath {a}; mount the settings somewhere else",
+                    )
+                ]
+            )
+        return self
+
+
+class VaultSecretsConfig(ConfigModel):
+    """The ``vaultSecrets`` section: a SecretStore and an ExternalSecret for the app's database
+    and Redis credentials, its typed settings in a ConfigMap, and their delivery to the pods."""
+
+    vault: VaultConfig
+    refresh_interval: Duration = "5m"
+    deletion_policy: Literal["Retain", "Delete", "Merge"] = "Retain"
+    database: DatabaseSecret | None = None
+    redis: RedisSecret | None = None
+    delivery: Delivery = Delivery()
+    settings: AppSettings | None = None
+
+    @model_validator(mode="after")
+    def _has_a_secret(self) -> VaultSecretsConfig:
+        if self.database is None and self.redis is None:
+            raise_violations(
+                [
+                    Violation(
+                        ("database",),
+                        "name at least one of database or redis; an ExternalSecret with "
+                        "nothing to fetch would create an empty Secret",
+                    )
+                ]
+            )
+        return self

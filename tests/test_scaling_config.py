@@ -1,0 +1,261 @@
+"""Configuration of autoscaling, the load balancer and HA: values, defaults, and every rule
+naming its key with a fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from prodstack.config import (
+    AutoscalingConfig,
+    ConfigError,
+    HAConfig,
+    LoadBalancerConfig,
+    parse_environment,
+)
+from prodstack.specs.ha import ha_floor, min_available
+from tests.support.stacks import STACKS, environment, varied
+
+
+def problems(raw: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_environment(raw)
+    return dict(caught.value.problems)
+
+
+def test_production_carries_the_reference_autoscaling() -> None:
+    env = environment("production")
+    scaling = env.autoscaling
+    assert scaling is not None
+    assert (scaling.min_replicas, scaling.max_replicas) == (6, 100)
+    assert (scaling.cpu_utilization, scaling.memory_utilization) == (70, 80)
+    assert scaling.requests_per_second is not None
+    assert scaling.requests_per_second.name == "http_requests_per_second"
+    assert scaling.requests_per_second.average_value == 50
+    assert scaling.behavior == AutoscalingConfig().behavior
+    up, down = scaling.behavior.scale_up, scaling.behavior.scale_down
+    assert (up.stabilization_window_seconds, up.select_policy) == (60, "Max")
+    assert [(p.type, p.value, p.period_seconds) for p in up.policies] == [
+        ("Percent", 50, 60),
+        ("Pods", 10, 60),
+    ]
+    assert (down.stabilization_window_seconds, down.select_policy) == (300, "Min")
+    assert [(p.type, p.value, p.period_seconds) for p in down.policies] == [("Percent", 10, 60)]
+
+
+def test_production_is_internet_facing_on_purpose_and_the_others_are_internal() -> None:
+    production = environment("production").load_balancer
+    assert production is not None
+    assert production.scheme == "internet-facing"
+    assert [str(cidr) for cidr in production.source_ranges] == ["0.0.0.0/0"]
+    staging = environment("staging").load_balancer
+    assert staging is not None and staging.scheme == "internal"
+    assert environment("dev").load_balancer is None
+
+
+def test_stacks_scale_smaller_outside_production() -> None:
+    ranges = {stack: environment(stack).replica_range for stack in STACKS}
+    assert ranges["dev"].maximum < ranges["staging"].maximum < ranges["production"].maximum
+    assert environment("dev").autoscaling is None
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_replica_minimum_is_at_least_the_ha_floor(stack: str) -> None:
+    env = environment(stack)
+    assert env.replica_range.minimum >= ha_floor(env)
+
+
+def test_the_ha_floor_is_the_budget_plus_one() -> None:
+    assert ha_floor(environment("production")) == 2  # maxUnavailable 1
+    assert min_available(environment("production")) == 5  # 6 replicas at least, 1 may go
+
+    def min_available_4(raw: dict[str, Any]) -> None:
+        raw["ha"]["disruptionBudget"] = {"minAvailable": 4}
+
+    env = environment("production", min_available_4)
+    assert (ha_floor(env), min_available(env)) == (5, 4)
+    dev = environment("dev")
+    assert (ha_floor(dev), min_available(dev)) == (1, None)
+
+
+def test_defaults_are_safe() -> None:
+    lb = LoadBalancerConfig()
+    assert lb.scheme == "internal"
+    assert lb.controller == "aws-load-balancer-controller"
+    assert lb.effective_target_type == "ip"
+    assert lb.source_ranges == ()
+    ha = HAConfig()
+    assert ha.node_anti_affinity == "preferred"
+    assert ha.disruption_budget is not None and ha.disruption_budget.field == "maxUnavailable"
+    assert ha.disruption_budget.value == 1
+    assert ha.disruption_budget.unhealthy_pod_eviction_policy == "AlwaysAllow"
+    scaling = AutoscalingConfig()
+    assert scaling.requests_per_second is None  # needs an adapter rule: opt-in
+
+
+def test_a_budget_is_refused_when_one_replica_can_run() -> None:
+    def budget(raw: dict[str, Any]) -> None:
+        raw["ha"]["disruptionBudget"] = {"maxUnavailable": 1}
+
+    found = problems(varied("dev", budget))
+    assert list(found) == ["prodstack:ha.disruptionBudget"]
+    message = found["prodstack:ha.disruptionBudget"]
+    assert "at most 1 replica can run (app.replicas)" in message
+    assert "ha.disruptionBudget: null" in message
+
+
+def test_min_replicas_below_the_floor_is_named_with_the_floor() -> None:
+    def low(raw: dict[str, Any]) -> None:
+        raw["ha"]["disruptionBudget"] = {"minAvailable": 6}
+
+    found = problems(varied("production", low))
+    assert list(found) == ["prodstack:autoscaling.minReplicas"]
+    message = found["prodstack:autoscaling.minReplicas"]
+    assert "at least 7, the HA floor (ha.disruptionBudget.minAvailable 6 + 1)" in message
+    assert "blocks every voluntary disruption" in message
+
+
+def test_max_unavailable_at_or_above_the_replica_count_is_refused() -> None:
+    def loose(raw: dict[str, Any]) -> None:
+        raw["autoscaling"]["minReplicas"] = 2
+        raw["ha"]["disruptionBudget"] = {"maxUnavailable": 2}
+
+    found = problems(varied("staging", loose))
+    assert "lets a drain evict every pod" in found["prodstack:autoscaling.minReplicas"]
+
+
+def test_without_autoscaling_the_floor_applies_to_app_replicas() -> None:
+    def fixed(raw: dict[str, Any]) -> None:
+        del raw["autoscaling"]
+        raw["app"]["replicas"] = 2
+        raw["ha"]["disruptionBudget"] = {"minAvailable": 2}
+
+    found = problems(varied("staging", fixed))
+    assert list(found) == ["prodstack:app.replicas"]
+
+
+def test_required_anti_affinity_needs_nodes_for_every_replica() -> None:
+    def required(raw: dict[str, Any]) -> None:
+        raw["ha"]["nodeAntiAffinity"] = "required"
+        raw["ha"]["nodeCount"] = 40
+
+    found = problems(varied("production", required))
+    assert list(found) == ["prodstack:ha.nodeCount"]
+    assert (
+        "40 nodes cannot hold 100 replicas (autoscaling.maxReplicas)"
+        in found["prodstack:ha.nodeCount"]
+    )
+
+    def enough(raw: dict[str, Any]) -> None:
+        raw["ha"]["nodeAntiAffinity"] = "required"
+        raw["ha"]["nodeCount"] = 100
+
+    assert parse_environment(varied("production", enough)).ha is not None
+
+
+def test_required_anti_affinity_without_a_node_count_is_refused() -> None:
+    def required(raw: dict[str, Any]) -> None:
+        raw["ha"]["nodeAntiAffinity"] = "required"
+
+    found = problems(varied("production", required))
+    assert "declare it, or use nodeAntiAffinity: preferred" in found["prodstack:ha.nodeCount"]
+
+
+def test_budget_takes_one_form() -> None:
+    def both(raw: dict[str, Any]) -> None:
+        raw["ha"]["disruptionBudget"] = {"minAvailable": 2, "maxUnavailable": 1}
+
+    found = problems(varied("production", both))
+    assert "not both" in found["prodstack:ha.disruptionBudget.minAvailable"]
+
+
+def test_autoscaling_bounds_and_metrics() -> None:
+    def inverted(raw: dict[str, Any]) -> None:
+        raw["autoscaling"]["minReplicas"] = 20
+        raw["autoscaling"]["maxReplicas"] = 10
+
+    found = problems(varied("production", inverted))
+    assert found == {"prodstack:autoscaling.minReplicas": "20 is above maxReplicas 10"}
+
+    def no_metric(raw: dict[str, Any]) -> None:
+        raw["autoscaling"].update(
+            cpuUtilization=None, memoryUtilization=None, requestsPerSecond=None
+        )
+
+    found = problems(varied("production", no_metric))
+    assert "at least one metric" in found["prodstack:autoscaling.cpuUtilization"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("cpuUtilization", 0, "greater than or equal to 1"),
+        ("cpuUtilization", 170, "less than or equal to 100"),
+        ("maxReplicas", 0, "greater than or equal to 1"),
+    ],
+)
+def test_autoscaling_values_out_of_range(key: str, value: int, expected: str) -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["autoscaling"][key] = value
+
+    assert expected in problems(varied("production", change))[f"prodstack:autoscaling.{key}"]
+
+
+def test_behavior_policies_are_checked_by_key() -> None:
+    def bad(raw: dict[str, Any]) -> None:
+        raw["autoscaling"]["behavior"]["scaleUp"]["policies"][1]["periodSeconds"] = 3600
+        raw["autoscaling"]["behavior"]["scaleDown"]["policies"] = []
+
+    found = problems(varied("production", bad))
+    assert set(found) == {
+        "prodstack:autoscaling.behavior.scaleUp.policies[1].periodSeconds",
+        "prodstack:autoscaling.behavior.scaleDown.policies",
+    }
+
+
+def test_internet_facing_must_name_its_clients() -> None:
+    def open_(raw: dict[str, Any]) -> None:
+        del raw["loadBalancer"]["sourceRanges"]
+
+    found = problems(varied("production", open_))
+    assert (
+        "write [0.0.0.0/0] to admit the whole internet on purpose"
+        in found["prodstack:loadBalancer.sourceRanges"]
+    )
+
+
+def test_source_ranges_must_be_networks() -> None:
+    def host_bits(raw: dict[str, Any]) -> None:
+        raw["loadBalancer"]["sourceRanges"] = ["10.0.0.1/8"]
+
+    assert "prodstack:loadBalancer.sourceRanges[0]" in problems(varied("production", host_bits))
+
+
+def test_in_tree_controller_limits() -> None:
+    def in_tree(raw: dict[str, Any]) -> None:
+        raw["loadBalancer"]["controller"] = "in-tree"
+
+    found = problems(varied("production", in_tree))
+    assert set(found) == {
+        "prodstack:loadBalancer.targetType",
+        "prodstack:loadBalancer.idleTimeoutSeconds",
+    }
+    assert (
+        "connection-idle-timeout annotation applies to Classic ELBs only"
+        in found["prodstack:loadBalancer.idleTimeoutSeconds"]
+    )
+
+    def in_tree_plain(raw: dict[str, Any]) -> None:
+        raw["loadBalancer"] = {"controller": "in-tree", "scheme": "internal"}
+
+    lb = parse_environment(varied("production", in_tree_plain)).load_balancer
+    assert lb is not None and lb.effective_target_type == "instance"
+
+
+def test_unknown_keys_in_the_new_sections_suggest_the_right_one() -> None:
+    def typo(raw: dict[str, Any]) -> None:
+        raw["ha"]["nodeAntiAfinity"] = "preferred"
+
+    found = problems(varied("production", typo))
+    assert "did you mean 'nodeAntiAffinity'" in found["prodstack:ha.nodeAntiAfinity"]

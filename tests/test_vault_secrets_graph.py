@@ -1,0 +1,404 @@
+"""Graph tests of VaultSecrets in the synthesized stacks, in variants, and on its own."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+import yaml
+
+from prodstack import AppIdentity
+from prodstack.components.vault_secrets import VaultSecrets, VaultSecretsArgs
+from prodstack.config import VaultSecretsConfig
+from prodstack.render import render
+from prodstack.specs import vault_secrets as spec
+from prodstack.synth import Resource, ResourceGraph, synthesize
+from prodstack.synth.manifests import manifests
+from tests.support import schemas
+from tests.support.stacks import ROOT, environment, synthesize_environment
+
+requires_crds = pytest.mark.skipif(
+    schemas.crd_dir() is None, reason=f"set {schemas.CRD_DIR_ENV} to the upstream CRD folder"
+)
+WORKLOADS = ("Rollout", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+# Volume types the restricted Pod Security profile admits.
+RESTRICTED_VOLUMES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
+
+
+def pod_specs(graph: ResourceGraph) -> Iterator[tuple[Resource, dict[str, Any]]]:
+    for resource in graph.kubernetes_objects():
+        if resource.kind not in WORKLOADS:
+            continue
+        spec_ = resource.inputs["spec"]
+        if resource.kind == "CronJob":
+            spec_ = spec_["jobTemplate"]["spec"]
+        yield resource, spec_["template"]["spec"]
+
+
+def produced_keys(external_secret: dict[str, Any]) -> set[str]:
+    """The keys External Secrets writes into the target Secret: the template's, plus the
+    fetched ``data`` keys when there is no template or its merge policy is Merge."""
+    fetched = {entry["secretKey"] for entry in external_secret.get("data", [])}
+    template = external_secret.get("target", {}).get("template")
+    if not template or "data" not in template:
+        return fetched
+    keys = set(template["data"])
+    if template.get("mergePolicy", "Replace") == "Merge":
+        keys |= fetched
+    return keys
+
+
+def secret_reads(pod: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """(Secret name, key) for every key a pod reads; key None where it reads them all."""
+    reads: list[tuple[str, str | None]] = []
+    for volume in pod.get("volumes", []):
+        sources = [{"secret": volume["secret"]}] if "secret" in volume else []
+        sources += volume.get("projected", {}).get("sources", [])
+        for source in sources:
+            if "secret" not in source:
+                continue
+            secret = source["secret"]
+            name = secret.get("secretName", secret.get("name"))
+            items = secret.get("items")
+            reads += [(name, item["key"]) for item in items] if items else [(name, None)]
+    for container in [*pod.get("initContainers", []), *pod["containers"]]:
+        for entry in container.get("env", []):
+            ref = entry.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                reads.append((ref["name"], ref["key"]))
+        for entry in container.get("envFrom", []):
+            if "secretRef" in entry:
+                reads.append((entry["secretRef"]["name"], None))
+    return reads
+
+
+def config_map_reads(pod: dict[str, Any]) -> list[tuple[str, str | None]]:
+    reads: list[tuple[str, str | None]] = []
+    for volume in pod.get("volumes", []):
+        if "configMap" in volume:
+            items = volume["configMap"].get("items")
+            name = volume["configMap"]["name"]
+            reads += [(name, item["key"]) for item in items] if items else [(name, None)]
+    for container in pod["containers"]:
+        for entry in container.get("envFrom", []):
+            if "configMapRef" in entry:
+                reads.append((entry["configMapRef"]["name"], None))
+        for entry in container.get("env", []):
+            ref = entry.get("valueFrom", {}).get("configMapKeyRef")
+            if ref:
+                reads.append((ref["name"], ref["key"]))
+    return reads
+
+
+def test_each_stack_has_one_v1_store_and_external_secret(graph: ResourceGraph) -> None:
+    assert len(graph.kind("SecretStore", spec.API_VERSION)) == 1
+    assert len(graph.kind("ExternalSecret", spec.API_VERSION)) == 1
+    assert not [r for r in graph.kubernetes_objects() if r.api_version.endswith("/v1beta1")]
+
+
+def test_store_and_external_secret_reference_each_other(graph: ResourceGraph) -> None:
+    store = graph.one("SecretStore")
+    external = graph.one("ExternalSecret")
+    assert external.inputs["spec"]["secretStoreRef"] == {
+        "kind": store.kind,
+        "name": store.object_name,
+    }
+    assert external.namespace == store.namespace
+    assert store.urn in external.dependencies
+    # The store logs in as the app's own account, which exists beside it.
+    account = store.inputs["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"]
+    assert (
+        account["name"]
+        == graph.one("Rollout").inputs["spec"]["template"]["spec"]["serviceAccountName"]
+    )
+    accounts = {(r.namespace, r.object_name) for r in graph.kind("ServiceAccount")}
+    assert (store.namespace, account["name"]) in accounts
+
+
+def test_every_secret_key_a_pod_reads_is_produced(graph: ResourceGraph) -> None:
+    targets = {
+        (es.namespace, es.inputs["spec"]["target"]["name"]): produced_keys(es.inputs["spec"])
+        for es in graph.kind("ExternalSecret")
+    }
+    checked = 0
+    for workload, pod in pod_specs(graph):
+        for name, key in secret_reads(pod):
+            produced = targets.get((workload.namespace, name))
+            assert produced is not None, f"{workload.object_name} reads Secret {name}: no source"
+            assert key is None or key in produced, f"{workload.object_name} reads {name}/{key}"
+            checked += 1
+    assert checked >= 2
+
+
+def test_every_template_variable_is_fetched(graph: ResourceGraph) -> None:
+    from tests.support import go_template
+
+    external = graph.one("ExternalSecret").inputs["spec"]
+    fetched = {entry["secretKey"] for entry in external["data"]}
+    for template in external["target"]["template"]["data"].values():
+        assert go_template.variables(template) <= fetched
+
+
+def test_every_config_map_key_a_pod_reads_exists(graph: ResourceGraph) -> None:
+    maps = {(c.namespace, c.object_name): set(c.inputs["data"]) for c in graph.kind("ConfigMap")}
+    reads = [(w, read) for w, pod in pod_specs(graph) for read in config_map_reads(pod)]
+    assert reads
+    for workload, (name, key) in reads:
+        assert (workload.namespace, name) in maps, f"{workload.object_name} reads {name}"
+        assert key is None or key in maps[(workload.namespace, name)]
+
+
+def test_pods_read_the_secret_as_read_only_files(graph: ResourceGraph) -> None:
+    pod = graph.one("Rollout").inputs["spec"]["template"]["spec"]
+    secret_name = graph.one("ExternalSecret").inputs["spec"]["target"]["name"]
+    volume = next(v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == secret_name)
+    assert volume["secret"]["defaultMode"] & ~0o440 == 0
+    (container,) = pod["containers"]
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+    assert mount["readOnly"] is True
+    assert mount["mountPath"] == "/etc/app/secrets"
+    assert "subPath" not in mount  # a subPath mount would never see a rotated value
+    assert not [e for e in container.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})]
+
+
+def test_pod_volumes_stay_within_the_restricted_profile(graph: ResourceGraph) -> None:
+    for workload, pod in pod_specs(graph):
+        for volume in pod["volumes"]:
+            kinds = set(volume) - {"name"}
+            assert kinds <= RESTRICTED_VOLUMES, (workload.object_name, volume["name"])
+
+
+# A URL that carries a password (scheme://user:password@host), outside template actions.
+_CREDENTIAL_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@{}]*:[^@\s{}]+@")
+_SECRETISH_NAME = re.compile(r"(?i)(password|passwd|token|secret|credential|api_?key|_url)$")
+
+
+def secret_leaks(documents: list[dict[str, Any]]) -> list[str]:
+    """What in rendered documents could be a secret value rather than a reference to one."""
+    leaks: list[str] = []
+    for document in documents:
+        where = f"{document['kind']}/{document['metadata']['name']}"
+        if document["kind"] == "Secret":
+            leaks.append(f"{where}: a Secret is rendered (External Secrets creates it in-cluster)")
+        text = yaml.safe_dump(document)
+        for match in _CREDENTIAL_URL.finditer(text):
+            leaks.append(f"{where}: URL with a password: {match.group(0)}")
+        if "stringData" in text:
+            leaks.append(f"{where}: stringData")
+        spec_ = document.get("spec", {})
+        pods = [spec_.get("template", {}).get("spec", {})] if "template" in spec_ else []
+        for pod in pods:
+            for container in pod.get("containers", []):
+                for entry in container.get("env", []):
+                    if "value" in entry and _SECRETISH_NAME.search(entry["name"]):
+                        leaks.append(f"{where}: env {entry['name']} has a literal value")
+    return leaks
+
+
+def test_no_secret_value_in_any_rendered_file(graph: ResourceGraph, tmp_path: Path) -> None:
+    result = render(graph, tmp_path)
+    documents = [
+        yaml.safe_load(path.read_text()) for path in sorted(result.directory.glob("*.yaml"))
+    ]
+    assert len(documents) == len(graph.kubernetes_objects())
+    assert secret_leaks(documents) == []
+    assert "password" not in (result.directory / "cloud-resources.json").read_text().lower()
+
+
+def test_the_leak_check_finds_leaks() -> None:
+    rollout = {
+        "kind": "Deployment",
+        "metadata": {"name": "x"},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"env": [{"name": "DATABASE_URL", "value": "postgresql://u:hunter2@db/x"}]}
+                    ]
+                }
+            }
+        },
+    }
+    secret = {"kind": "Secret", "metadata": {"name": "s"}, "stringData": {"a": "b"}}
+    assert len(secret_leaks([rollout, secret])) == 4
+
+
+def production_variant(change: Any) -> ResourceGraph:
+    return synthesize_environment(environment("production", change), stack="variant")
+
+
+def _flip_new_ui(raw: dict[str, Any]) -> None:
+    flags = raw["vaultSecrets"]["settings"]["featureFlags"]
+    flags["newUI"] = not flags["newUI"]
+
+
+def test_a_changed_flag_changes_the_pod_template() -> None:
+    before = production_variant(None)
+    after = production_variant(_flip_new_ui)
+    old = copy.deepcopy(dict(before.one("Rollout").inputs["spec"]["template"]))
+    new = copy.deepcopy(dict(after.one("Rollout").inputs["spec"]["template"]))
+    assert (
+        new["metadata"]["annotations"][spec.CONFIG_CHECKSUM]
+        != old["metadata"]["annotations"][spec.CONFIG_CHECKSUM]
+    )
+    assert (
+        new["metadata"]["annotations"][spec.SECRET_TEMPLATE_CHECKSUM]
+        == old["metadata"]["annotations"][spec.SECRET_TEMPLATE_CHECKSUM]
+    )
+    # The checksum is the only difference in the template: nothing else restarts for no reason.
+    del old["metadata"]["annotations"][spec.CONFIG_CHECKSUM]
+    del new["metadata"]["annotations"][spec.CONFIG_CHECKSUM]
+    assert new == old
+    assert before.one("ConfigMap").inputs["data"] != after.one("ConfigMap").inputs["data"]
+
+
+def test_a_changed_secret_template_changes_the_pod_template() -> None:
+    def verify_full(raw: dict[str, Any]) -> None:
+        raw["vaultSecrets"]["database"]["sslMode"] = "verify-full"
+
+    before = production_variant(None).one("Rollout").inputs["spec"]["template"]["metadata"]
+    after = production_variant(verify_full).one("Rollout").inputs["spec"]["template"]["metadata"]
+    key = spec.SECRET_TEMPLATE_CHECKSUM
+    assert after["annotations"][key] != before["annotations"][key]
+
+
+def test_env_delivery_is_possible_and_stays_valid() -> None:
+    def env_mode(raw: dict[str, Any]) -> None:
+        raw["vaultSecrets"]["delivery"] = {"secrets": "env", "settings": "files"}
+
+    graph = production_variant(env_mode)
+    rollout = graph.one("Rollout").inputs
+    pod = rollout["spec"]["template"]["spec"]
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "database-url"
+    assert "value" not in env["DATABASE_URL"]
+    assert not [v for v in pod["volumes"] if "secret" in v]
+    assert [v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v] == [
+        "shop-api-settings"
+    ]
+    schemas.validate_pod_template(
+        copy.deepcopy(rollout["spec"]["template"]), rollout["metadata"]["namespace"]
+    )
+    documents = manifests(graph)
+    assert secret_leaks(documents) == []
+    targets = {graph.one("ExternalSecret").inputs["spec"]["target"]["name"]}
+    assert {name for name, _ in secret_reads(pod)} == targets
+
+
+def _cluster_store(raw: dict[str, Any]) -> None:
+    raw["vaultSecrets"]["vault"]["storeKind"] = "ClusterSecretStore"
+
+
+def test_cluster_secret_store_option() -> None:
+    graph = production_variant(_cluster_store)
+    assert not graph.kind("SecretStore")
+    store = graph.one("ClusterSecretStore")
+    assert store.namespace is None
+    assert store.object_name == "shop-production-shop-api-vault"
+    assert store.inputs["spec"]["conditions"] == [{"namespaces": ["shop-production"]}]
+    ref = graph.one("ExternalSecret").inputs["spec"]["secretStoreRef"]
+    assert ref == {"kind": "ClusterSecretStore", "name": store.object_name}
+
+
+@pytest.mark.crds
+@requires_crds
+def test_cluster_secret_store_validates_against_the_store_schema() -> None:
+    # ../shared/crds carries the SecretStore CRD only; a ClusterSecretStore has the same spec
+    # type upstream (SecretStoreSpec), so its document is checked against that schema.
+    directory = schemas.crd_dir()
+    assert directory is not None
+    document = next(
+        d for d in manifests(production_variant(_cluster_store)) if "Cluster" in d["kind"]
+    )
+    schemas.validate_custom({**document, "kind": "SecretStore"}, directory)
+
+
+@pytest.mark.crds
+@requires_crds
+def test_external_secret_validation_is_strict(production: ResourceGraph) -> None:
+    directory = schemas.crd_dir()
+    assert directory is not None
+    document = next(d for d in manifests(production) if d["kind"] == "ExternalSecret")
+    schemas.validate_custom(document, directory)
+    broken = copy.deepcopy(document)
+    broken["spec"]["target"]["deletionPolicie"] = "Retain"
+    with pytest.raises(jsonschema.ValidationError):
+        schemas.validate_custom(broken, directory)
+    beta = {**document, "apiVersion": "external-secrets.io/v1beta1"}
+    with pytest.raises(AssertionError, match="not served"):
+        schemas.validate_custom(beta, directory)
+
+
+def test_standalone_use_with_a_provider() -> None:
+    config = VaultSecretsConfig.model_validate(
+        {
+            "vault": {"server": "https://vault.example.com", "role": "orders"},
+            "redis": {"key": "orders/redis", "tls": True},
+        }
+    )
+    wiring: list[spec.PodWiring] = []
+
+    def program() -> None:
+        provider = k8s.Provider("other-cluster", kubeconfig="{}")
+        secrets = VaultSecrets(
+            "orders-secrets",
+            VaultSecretsArgs(
+                identity=AppIdentity(name="orders", namespace="orders"),
+                config=config,
+                service_account_name="orders-vault",
+            ),
+            opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
+        )
+        wiring.append(secrets.pod_wiring)
+
+    graph = synthesize(program, stack="standalone")
+    component = graph.of_type("prodstack:index:VaultSecrets")[0]
+    children = graph.children(component)
+    assert {c.kind for c in children} == {"SecretStore", "ExternalSecret"}  # no settings given
+    assert all(c.name.startswith("orders-secrets-") for c in children)
+    assert all(c.provider and "other-cluster" in c.provider for c in children)
+    store = graph.one("SecretStore").inputs["spec"]["provider"]["vault"]
+    assert store["auth"]["kubernetes"]["serviceAccountRef"]["name"] == "orders-vault"
+    (pieces,) = wiring
+    assert pieces.env_from == ()
+    assert set(pieces.annotations) == {spec.SECRET_TEMPLATE_CHECKSUM}
+    assert [i["key"] for i in pieces.volumes[0]["secret"]["items"]] == ["redis-url"]
+
+
+def test_the_docs_example_builds_a_wired_app() -> None:
+    page = (ROOT / "docs" / "components" / "vault-secrets.md").read_text()
+    example = re.findall(r"```python\n(.*?)```", page, flags=re.DOTALL)[0]
+
+    def program() -> None:
+        exec(compile(example, "vault-secrets.md", "exec"), {})
+
+    graph = synthesize(program, stack="docs")
+    pod = graph.one("Rollout").inputs["spec"]["template"]
+    assert spec.SECRET_TEMPLATE_CHECKSUM in pod["metadata"]["annotations"]
+    assert secret_reads(pod["spec"]) == [("orders-secrets", "database-url")]
+    account = graph.one("SecretStore").inputs["spec"]["provider"]["vault"]["auth"]["kubernetes"]
+    assert account["serviceAccountRef"]["name"] == pod["spec"]["serviceAccountName"] == "orders"
+
+
+def test_rendered_templates_read_back_unchanged(graph: ResourceGraph, tmp_path: Path) -> None:
+    # Long template lines are folded by the YAML writer; YAML must unfold them exactly.
+    result = render(graph, tmp_path)
+    (path,) = result.directory.glob("*-externalsecret-*.yaml")
+    written = yaml.safe_load(path.read_text())["spec"]["target"]["template"]["data"]
+    assert written == graph.one("ExternalSecret").inputs["spec"]["target"]["template"]["data"]
