@@ -110,7 +110,9 @@ def _policy_types(policy: Subject) -> list[str]:
     return ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
 
 
-def _port_matches(ports: Sequence[Mapping[str, Any]] | None, connection: Connection, target: Endpoint) -> bool:
+def _port_matches(
+    ports: Sequence[Mapping[str, Any]] | None, connection: Connection, target: Endpoint
+) -> bool:
     if not ports:
         return True
     for entry in ports:
@@ -160,24 +162,32 @@ def expected_connections(
     ]
     if network.ingress_controller_namespace:
         controller = Endpoint(network.ingress_controller_namespace, {"app": "controller"})
-        allowed.append(Connection("the ingress controller calls the app", controller, pods, app.port))
+        allowed.append(
+            Connection("the ingress controller calls the app", controller, pods, app.port)
+        )
     allowed.extend(
-        Connection(f"peer {p.namespace} calls the app", _pod(p), pods, app.port) for p in network.peers
+        Connection(f"peer {p.namespace} calls the app", _pod(p), pods, app.port)
+        for p in network.peers
     )
     for cidr in network.load_balancer_sources:
         allowed.append(
-            Connection(f"the load balancer ({cidr}) calls the app", Endpoint(ip=_host_in(cidr)), pods, app.port)
+            Connection(
+                f"the load balancer ({cidr}) calls the app",
+                Endpoint(ip=_host_in(cidr)),
+                pods,
+                app.port,
+            )
         )
     database = network.database
     if database is not None:
-        target = (
-            _pod(database.pods) if database.pods else Endpoint(ip=_host_in(database.cidrs[0]))
-        )
+        target = _pod(database.pods) if database.pods else Endpoint(ip=_host_in(database.cidrs[0]))
         allowed.append(Connection("the app reaches its database", pods, target, database.port))
     for cidr in network.https.cidrs:
         avoid = ["169.254.169.254/32", *network.https.exclude]
         allowed.append(
-            Connection(f"the app calls HTTPS in {cidr}", pods, Endpoint(ip=_host_in(cidr, avoid)), 443)
+            Connection(
+                f"the app calls HTTPS in {cidr}", pods, Endpoint(ip=_host_in(cidr, avoid)), 443
+            )
         )
 
     stranger = Endpoint("prodstack-stranger", {"app": "stranger"})
@@ -186,8 +196,12 @@ def expected_connections(
         Connection("Prometheus calls the app port", prometheus, pods, app.port),
         Connection("an app pod calls another app pod", pods, pods, app.port),
         Connection("the app reads instance metadata", pods, Endpoint(ip="169.254.169.254"), 80),
-        Connection("the app reads instance metadata over 443", pods, Endpoint(ip="169.254.169.254"), 443),
-        Connection("the app calls plain HTTP on the internet", pods, Endpoint(ip="198.51.100.7"), 80),
+        Connection(
+            "the app reads instance metadata over 443", pods, Endpoint(ip="169.254.169.254"), 443
+        ),
+        Connection(
+            "the app calls plain HTTP on the internet", pods, Endpoint(ip="198.51.100.7"), 80
+        ),
         Connection(
             "the app reaches another kube-system pod on 53",
             pods,
@@ -213,7 +227,11 @@ def flow_problems(
     allowed, denied = expected_connections(env, app_labels)
     for connection in allowed:
         if not model.allows(connection):
-            yield f"declared flow is blocked: {connection.name} ({connection.port}/{connection.protocol})"
+            yield f"declared flow is blocked: {_describe(connection)}"
     for connection in denied:
         if model.allows(connection):
-            yield f"undeclared flow is allowed: {connection.name} ({connection.port}/{connection.protocol})"
+            yield f"undeclared flow is allowed: {_describe(connection)}"
+
+
+def _describe(connection: Connection) -> str:
+    return f"{connection.name} ({connection.port}/{connection.protocol})"

@@ -181,7 +181,7 @@ def secret_stores(index: Index) -> Iterator[Problem]:
             yield external, f"secretStoreRef {kind} {ref.get('name')!r} is not in the stack"
 
 
-def _pod_references(pod: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
+def pod_uses(pod: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
     """(kind, name, optional) of every ConfigMap and Secret a pod mounts or reads."""
     for volume in pod.get("volumes") or []:
         if "configMap" in volume:
@@ -223,7 +223,7 @@ def pod_references(index: Index) -> Iterator[Problem]:
     for subject in index.subjects:
         for pod in pod_templates(dict(subject.props)):
             produced = index.produced_secrets(subject.namespace)
-            for kind, name, optional in _pod_references(pod):
+            for kind, name, optional in pod_uses(pod):
                 if optional or (kind, name) in CLUSTER_PROVIDED:
                     continue
                 if index.get(kind, subject.namespace, name) is None and not (
