@@ -158,7 +158,9 @@ class CanaryApp(pulumi.ComponentResource):
             opts=child,
         )
 
-        checks = analysis_spec.checks(app.name, args.namespace, app.canary.analysis)
+        checks = analysis_spec.checks(
+            app.name, args.namespace, app.canary.analysis, app.metrics_status_label
+        )
         modes = {
             "background": app.canary.analysis.background is not None,
             "gate": uses_gate(app.canary),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from prodstack.config.base import ConfigModel, Violation, raise_violations
 from prodstack.config.canary import CanaryConfig
@@ -23,6 +23,19 @@ from prodstack.config.types import (
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9._\-/:]*[a-z0-9](@sha256:[0-9a-f]{64})?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PROM_LABEL = re.compile(r"^(?!__)[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_prom_label(value: str) -> str:
+    if _PROM_LABEL.match(value) is None:
+        raise ValueError(
+            f"{value!r} is not a Prometheus label name; use letters, digits and '_', not "
+            "starting with a digit (names starting with '__' are reserved)"
+        )
+    return value
+
+
+PromLabelName = Annotated[str, AfterValidator(_check_prom_label)]
 
 
 def image_is_pinned(image: str) -> bool:
@@ -142,6 +155,7 @@ class AppConfig(ConfigModel):
     team: DnsLabel = "backend"
     port: Port = 8080
     metrics_port: Port = 9090
+    metrics_status_label: PromLabelName = "status"
     replicas: PositiveInt = 2
     revision_history_limit: NonNegativeInt = 5
     env: dict[str, str] = Field(default_factory=dict)
