@@ -5,20 +5,30 @@ from prodstack.config.canary import AnalysisConfig, BackgroundAnalysis, CanaryCo
 from prodstack.config.environment import EnvironmentConfig
 from prodstack.config.errors import ConfigError
 from prodstack.config.loader import NAMESPACE, load_environment, parse_environment
+from prodstack.config.observability import (
+    AlertsConfig,
+    DashboardConfig,
+    ObservabilityConfig,
+    ScrapeConfig,
+)
 
 __all__ = [
     "NAMESPACE",
+    "AlertsConfig",
     "AnalysisConfig",
     "AppConfig",
     "BackgroundAnalysis",
     "CanaryConfig",
     "CanaryStep",
     "ConfigError",
+    "DashboardConfig",
     "EnvironmentConfig",
+    "ObservabilityConfig",
     "PodSecurity",
     "Probe",
     "Probes",
     "Resources",
+    "ScrapeConfig",
     "Shutdown",
     "load_environment",
     "parse_environment",
