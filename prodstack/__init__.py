@@ -15,6 +15,10 @@ _EXPORTS = {
     "CanaryApp": "prodstack.components.canary_app",
     "CanaryAppArgs": "prodstack.components.canary_app",
     "ExternallyScaled": "prodstack.components.canary_app",
+    "Observability": "prodstack.components.observability",
+    "ObservabilityArgs": "prodstack.components.observability",
+    "BackupJobs": "prodstack.components.observability",
+    "ObservabilityConfig": "prodstack.config",
     "AppIdentity": "prodstack.identity",
     "AppConfig": "prodstack.config",
     "CanaryConfig": "prodstack.config",
@@ -28,6 +32,7 @@ __all__ = [
     "AnalysisConfig",
     "AppConfig",
     "AppIdentity",
+    "BackupJobs",
     "CanaryApp",
     "CanaryAppArgs",
     "CanaryConfig",
@@ -35,18 +40,25 @@ __all__ = [
     "ConfigError",
     "EnvironmentConfig",
     "ExternallyScaled",
+    "Observability",
+    "ObservabilityArgs",
+    "ObservabilityConfig",
 ]
 
 if TYPE_CHECKING:
     from prodstack.components.canary_app import CanaryApp as CanaryApp
     from prodstack.components.canary_app import CanaryAppArgs as CanaryAppArgs
     from prodstack.components.canary_app import ExternallyScaled as ExternallyScaled
+    from prodstack.components.observability import BackupJobs as BackupJobs
+    from prodstack.components.observability import Observability as Observability
+    from prodstack.components.observability import ObservabilityArgs as ObservabilityArgs
     from prodstack.config import AnalysisConfig as AnalysisConfig
     from prodstack.config import AppConfig as AppConfig
     from prodstack.config import CanaryConfig as CanaryConfig
     from prodstack.config import CanaryStep as CanaryStep
     from prodstack.config import ConfigError as ConfigError
     from prodstack.config import EnvironmentConfig as EnvironmentConfig
+    from prodstack.config import ObservabilityConfig as ObservabilityConfig
     from prodstack.identity import AppIdentity as AppIdentity
 
 

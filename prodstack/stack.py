@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from prodstack.components.canary_app import CanaryApp, CanaryAppArgs
+from prodstack.components.observability import BackupJobs, Observability, ObservabilityArgs
 from prodstack.config.environment import EnvironmentConfig
 
 
@@ -32,6 +33,27 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
         CanaryAppArgs(app=app, namespace=env.namespace, instance=f"{app.name}-{env.environment}"),
         opts=pulumi.ResourceOptions(depends_on=[namespace]),
     )
+    if env.observability is not None:
+        # The agreed names of DbBackup's CronJobs; backupAlerts says they exist.
+        backups = (
+            BackupJobs(backup=f"{app.name}-db-backup", restore_check=f"{app.name}-db-restore-check")
+            if env.observability.backup_alerts
+            else None
+        )
+        Observability(
+            f"{app.name}-observability",
+            ObservabilityArgs(
+                identity=canary_app.identity,
+                config=env.observability,
+                team=app.team,
+                # The HA floor: the app's replica count until HAPolicy provides its own.
+                min_available_replicas=app.replicas,
+                metrics_port=app.metrics_port,
+                status_label=app.metrics_status_label,
+                backups=backups,
+            ),
+            opts=pulumi.ResourceOptions(depends_on=[namespace]),
+        )
     return {
         "namespace": env.namespace,
         "rolloutName": canary_app.rollout_name,
