@@ -39,6 +39,9 @@ class ObservabilityArgs:
     backups: BackupJobs | None = None
     autoscaler: str | None = None
 
+    def __post_init__(self) -> None:
+        _ = self.target  # fail at construction: AlertTarget refuses a floor below 1
+
     @property
     def target(self) -> AlertTarget:
         return AlertTarget(
@@ -69,7 +72,7 @@ class Observability(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         identity = args.identity
         config = args.config
-        target = args.target  # validates the floor before anything is created
+        target = args.target
         app = identity.name
         selector = identity.selector()
         prometheus_labels = dict(config.prometheus_labels)

@@ -47,12 +47,13 @@ class Panel:
 
 
 def dashboard_uid(app: str, namespace: str) -> str:
-    """Stable per app and namespace; at most 40 characters, as Grafana requires."""
-    uid = f"{app}-{namespace}"
+    """Stable per app and namespace; at most 40 characters, as Grafana requires. ``_`` cannot
+    occur in either name, so no two (app, namespace) pairs share a uid."""
+    uid = f"{app}_{namespace}"
     if len(uid) <= UID_MAX:
         return uid
     digest = hashlib.sha256(uid.encode()).hexdigest()[:10]
-    return f"{uid[: UID_MAX - 11]}-{digest}"
+    return f"{uid[: UID_MAX - 11]}_{digest}"
 
 
 def _panels(
