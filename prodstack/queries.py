@@ -199,5 +199,9 @@ def autoscaler_replicas(namespace: str, autoscaler: str, metric: mc.ContractMetr
     return f"max by (namespace, horizontalpodautoscaler) ({metric.name}{matchers(labels)})"
 
 
+_STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
 def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
+    """``value`` as the inside of a double-quoted PromQL string."""
+    return value.translate(_STRING_ESCAPES)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from prodstack import metric_contract as mc
@@ -43,7 +43,6 @@ class Panel:
     unit: str
     kind: str = "timeseries"
     threshold: float | None = None
-    extra_defaults: dict[str, Any] = field(default_factory=dict)
 
 
 def dashboard_uid(app: str, namespace: str) -> str:
@@ -205,7 +204,7 @@ def _own(target: AlertTarget) -> str:
 
 
 def _panel_json(panel: Panel, panel_id: int, grid: Manifest) -> Manifest:
-    defaults: Manifest = {"unit": panel.unit, **panel.extra_defaults}
+    defaults: Manifest = {"unit": panel.unit}
     if panel.threshold is not None:
         defaults["thresholds"] = {
             "mode": "absolute",
