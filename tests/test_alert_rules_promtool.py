@@ -8,8 +8,9 @@ alert expressions, which shows they can tell a working alert from a broken one.
 
 from __future__ import annotations
 
-import shutil
+import re
 from pathlib import Path
+from string import Template
 from typing import Any
 
 import pytest
@@ -34,8 +35,19 @@ def _production_rules(production: ResourceGraph, directory: Path) -> Path:
     return promtool.write_rules(groups, directory / "rules.yaml")
 
 
-def _run_unit_tests(test_file: Path, directory: Path) -> tuple[int, str]:
-    shutil.copy(test_file, directory / test_file.name)
+def ha_floor(production: ResourceGraph) -> int:
+    """LowReplicas' threshold in the rendered rule: the floor is the stack's to choose."""
+    (groups,) = promtool.rule_groups(production).values()
+    (expr,) = [r["expr"] for g in groups for r in g["rules"] if r.get("alert") == "LowReplicas"]
+    match = re.search(r"< (\d+)$", expr)
+    assert match, expr
+    return int(match.group(1))
+
+
+def _run_unit_tests(test_file: Path, directory: Path, floor: int) -> tuple[int, str]:
+    """Copies the test file beside rules.yaml, with $floor and $below filled in."""
+    text = Template(test_file.read_text()).substitute(floor=floor, below=floor - 1)
+    (directory / test_file.name).write_text(text)
     result = promtool.run("test", "rules", test_file.name, cwd=directory)
     return result.returncode, result.stdout + result.stderr
 
@@ -54,7 +66,7 @@ def test_promtool_unit_tests_pass(
     test_file: Path, production: ResourceGraph, tmp_path: Path
 ) -> None:
     _production_rules(production, tmp_path)
-    code, output = _run_unit_tests(test_file, tmp_path)
+    code, output = _run_unit_tests(test_file, tmp_path, ha_floor(production))
     assert code == 0, output
 
 
@@ -100,7 +112,7 @@ REFERENCE_EXPRESSIONS = {
     ),
     "LowReplicas": (
         f'kube_deployment_status_replicas_available{{deployment="{APP}",namespace="{NAMESPACE}"}}'
-        " < 6"
+        " < $floor"
     ),
     "RolloutAborted": (
         "sum by (namespace, name) (increase(rollout_events_total"
@@ -114,13 +126,12 @@ def test_unit_tests_reject_the_reference_expressions(
     alert: str, production: ResourceGraph, tmp_path: Path
 ) -> None:
     (groups,) = promtool.rule_groups(production).values()
+    reference = Template(REFERENCE_EXPRESSIONS[alert]).substitute(floor=ha_floor(production))
     broken: list[dict[str, Any]] = [
         {
             **group,
             "rules": [
-                {**rule, "expr": REFERENCE_EXPRESSIONS[alert]}
-                if rule.get("alert") == alert
-                else rule
+                {**rule, "expr": reference} if rule.get("alert") == alert else rule
                 for rule in group["rules"]
             ],
         }
@@ -129,7 +140,7 @@ def test_unit_tests_reject_the_reference_expressions(
     promtool.write_rules(broken, tmp_path / "rules.yaml")
     assert promtool.run("check", "rules", "rules.yaml", cwd=tmp_path).returncode == 0
     test_file = next(p for p in PROMTOOL_TESTS if p.stem.replace("_", "") == alert.lower())
-    code, output = _run_unit_tests(test_file, tmp_path)
+    code, output = _run_unit_tests(test_file, tmp_path, ha_floor(production))
     assert code != 0, f"the {alert} unit tests pass on the reference's expression:\n{output}"
 
 

@@ -138,7 +138,14 @@ def test_threshold_lines_are_the_alert_thresholds(production: ResourceGraph) -> 
 
     assert line("Errors (5xx share)") == alerts.high_error_rate.threshold
     assert line("Latency (p95)") == alerts.high_latency.threshold_seconds
-    assert line("Available replicas") == env.app.replicas
+    (rule,) = production.kind("PrometheusRule")
+    (low,) = [
+        r
+        for g in rule.inputs["spec"]["groups"]
+        for r in g["rules"]
+        if r.get("alert") == "LowReplicas"
+    ]
+    assert low["expr"].endswith(f"< {line('Available replicas'):g}")
 
 
 def test_backup_panels_only_when_backups_are_watched(graph: ResourceGraph) -> None:

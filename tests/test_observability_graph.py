@@ -120,8 +120,8 @@ def test_production_severities_and_floor(production: ResourceGraph) -> None:
     assert rules["HighLatency"]["labels"]["severity"] == "warning"
     assert rules["HighLatency"]["for"] == "10m"
     assert rules["PodCrashLooping"]["labels"]["severity"] == "critical"
-    assert rules["LowReplicas"]["expr"].endswith("< 6")
     assert "rollout_info_replicas_available" in rules["LowReplicas"]["expr"]
+    assert "kube_deployment" not in rules["LowReplicas"]["expr"]
 
 
 def test_dev_watches_no_backups(graph: ResourceGraph) -> None:

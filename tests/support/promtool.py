@@ -1,29 +1,23 @@
-"""Running promtool on rendered PrometheusRules: it skips where promtool is missing, except in
-CI (``CI=true``), where a missing promtool is a failure (scripts/install-tools.sh installs it)."""
+"""Running promtool on rendered PrometheusRules: tests skip where promtool is missing, except
+in CI, where a missing promtool is a failure (scripts/install-tools.sh installs it)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from prodstack.synth import ResourceGraph
+from tests.support import tools
 
 
 def promtool() -> str:
     path = shutil.which("promtool")
-    if path is None:
-        message = (
-            "promtool is missing: install Debian's prometheus package (scripts/install-tools.sh)"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    tools.require(path is not None, "promtool (Debian package prometheus)")
+    assert path is not None
     return path
 
 
