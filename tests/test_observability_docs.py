@@ -16,7 +16,7 @@ from prodstack import metric_contract as mc
 from prodstack.components.observability import ObservabilityArgs
 from prodstack.config import ObservabilityConfig, parse_environment
 from prodstack.specs.alerts import ALERT_NAMES, RUNBOOK_DIR
-from prodstack.synth import ResourceGraph
+from prodstack.synth import ResourceGraph, synthesize
 from tests.support import promtool
 from tests.support.stacks import ROOT, raw_config
 
@@ -78,6 +78,25 @@ def test_component_page_documents_every_key_and_input() -> None:
     assert set(keys) <= documented, set(keys) - documented
     inputs = {f.name for f in dataclasses.fields(ObservabilityArgs)}
     assert inputs <= documented, inputs - documented
+
+
+def test_component_page_example_builds() -> None:
+    page = (DOCS / "components" / "observability.md").read_text()
+    (example,) = re.findall(r"```python\n(.*?)```", page, flags=re.DOTALL)
+
+    def program() -> None:
+        exec(compile(example, "observability.md", "exec"), {})
+
+    graph = synthesize(program, stack="docs-example")
+    assert {o.kind for o in graph.kubernetes_objects()} == {
+        "Service",
+        "ServiceMonitor",
+        "PrometheusRule",
+        "ConfigMap",
+    }
+    (rule,) = graph.kind("PrometheusRule")
+    alerts = {r.get("alert") for g in rule.inputs["spec"]["groups"] for r in g["rules"]}
+    assert {"BackupMissing", "BackupRestoreCheckFailed"} <= alerts
 
 
 def _time_to_restore_query() -> str:
