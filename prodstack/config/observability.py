@@ -141,6 +141,8 @@ class BackupRestoreCheckFailedAlert(ConfigModel):
 
 
 class AlertsConfig(ConfigModel):
+    """Thresholds, windows, ``for`` durations and severities, one section per alert."""
+
     high_error_rate: HighErrorRateAlert = HighErrorRateAlert()
     high_latency: HighLatencyAlert = HighLatencyAlert()
     pod_crash_looping: PodCrashLoopingAlert = PodCrashLoopingAlert()
