@@ -16,6 +16,12 @@ from prodstack.config.errors import ConfigError
 from prodstack.config.ha import DisruptionBudgetConfig, HAConfig, ZoneSpreadConfig
 from prodstack.config.load_balancer import LoadBalancerConfig
 from prodstack.config.loader import NAMESPACE, load_environment, parse_environment
+from prodstack.config.observability import (
+    AlertsConfig,
+    DashboardConfig,
+    ObservabilityConfig,
+    ScrapeConfig,
+)
 from prodstack.config.security import ApiAccessRule, NetworkConfig, SecurityConfig
 from prodstack.config.vault_secrets import (
     DatabaseSecret,
@@ -28,6 +34,7 @@ from prodstack.config.vault_secrets import (
 
 __all__ = [
     "NAMESPACE",
+    "AlertsConfig",
     "AnalysisConfig",
     "ApiAccessRule",
     "AppConfig",
@@ -37,6 +44,7 @@ __all__ = [
     "CanaryConfig",
     "CanaryStep",
     "ConfigError",
+    "DashboardConfig",
     "DatabaseSecret",
     "Delivery",
     "DisruptionBudgetConfig",
@@ -44,6 +52,7 @@ __all__ = [
     "HAConfig",
     "LoadBalancerConfig",
     "NetworkConfig",
+    "ObservabilityConfig",
     "PodSecurity",
     "Probe",
     "Probes",
@@ -54,6 +63,7 @@ __all__ = [
     "ScalingBehavior",
     "ScalingPolicy",
     "ScalingRules",
+    "ScrapeConfig",
     "SecurityConfig",
     "Shutdown",
     "VaultCaProvider",
