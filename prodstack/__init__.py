@@ -22,6 +22,10 @@ _EXPORTS = {
     "VaultSecrets": "prodstack.components.vault_secrets",
     "VaultSecretsArgs": "prodstack.components.vault_secrets",
     "VaultSecretsConfig": "prodstack.config",
+    "Observability": "prodstack.components.observability",
+    "ObservabilityArgs": "prodstack.components.observability",
+    "BackupJobs": "prodstack.components.observability",
+    "ObservabilityConfig": "prodstack.config",
     "AppIdentity": "prodstack.identity",
     "AppConfig": "prodstack.config",
     "CanaryConfig": "prodstack.config",
@@ -37,6 +41,7 @@ __all__ = [
     "AppIdentity",
     "Autoscaling",
     "AutoscalingArgs",
+    "BackupJobs",
     "CanaryApp",
     "CanaryAppArgs",
     "CanaryConfig",
@@ -46,6 +51,9 @@ __all__ = [
     "ExternallyScaled",
     "HAPolicy",
     "HAPolicyArgs",
+    "Observability",
+    "ObservabilityArgs",
+    "ObservabilityConfig",
     "VaultSecrets",
     "VaultSecretsArgs",
     "VaultSecretsConfig",
@@ -59,6 +67,9 @@ if TYPE_CHECKING:
     from prodstack.components.canary_app import ExternallyScaled as ExternallyScaled
     from prodstack.components.ha_policy import HAPolicy as HAPolicy
     from prodstack.components.ha_policy import HAPolicyArgs as HAPolicyArgs
+    from prodstack.components.observability import BackupJobs as BackupJobs
+    from prodstack.components.observability import Observability as Observability
+    from prodstack.components.observability import ObservabilityArgs as ObservabilityArgs
     from prodstack.components.vault_secrets import VaultSecrets as VaultSecrets
     from prodstack.components.vault_secrets import VaultSecretsArgs as VaultSecretsArgs
     from prodstack.config import AnalysisConfig as AnalysisConfig
@@ -67,6 +78,7 @@ if TYPE_CHECKING:
     from prodstack.config import CanaryStep as CanaryStep
     from prodstack.config import ConfigError as ConfigError
     from prodstack.config import EnvironmentConfig as EnvironmentConfig
+    from prodstack.config import ObservabilityConfig as ObservabilityConfig
     from prodstack.config import VaultSecretsConfig as VaultSecretsConfig
     from prodstack.identity import AppIdentity as AppIdentity
 

@@ -11,6 +11,7 @@ from prodstack.components.argocd_application import ArgoCDApplication, ArgoCDApp
 from prodstack.components.autoscaling import Autoscaling, AutoscalingArgs
 from prodstack.components.canary_app import CanaryApp, CanaryAppArgs, ExternallyScaled
 from prodstack.components.ha_policy import HAPolicy, HAPolicyArgs
+from prodstack.components.observability import BackupJobs, Observability, ObservabilityArgs
 from prodstack.components.security_baseline import (
     SecurityBaseline,
     SecurityBaselineArgs,
@@ -20,6 +21,7 @@ from prodstack.components.vault_secrets import VaultSecrets, VaultSecretsArgs
 from prodstack.config.environment import EnvironmentConfig
 from prodstack.identity import AppIdentity
 from prodstack.specs import load_balancer as lb_spec
+from prodstack.specs.ha import ha_floor, min_available
 from prodstack.specs.network import app_flows
 from prodstack.specs.rbac import api_token_mount, api_token_volume
 
@@ -104,6 +106,28 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
         "canaryServiceName": canary_app.canary_service_name,
         "networkPolicies": baseline.network_policy_names,
     }
+    if env.observability is not None:
+        # The agreed names of DbBackup's CronJobs; backupAlerts says they exist.
+        backups = (
+            BackupJobs(backup=f"{app.name}-db-backup", restore_check=f"{app.name}-db-restore-check")
+            if env.observability.backup_alerts
+            else None
+        )
+        Observability(
+            f"{app.name}-observability",
+            ObservabilityArgs(
+                identity=identity,
+                config=env.observability,
+                team=app.team,
+                # LowReplicas: fewer pods available than the disruption budget keeps at the
+                # minimum replica count (more missing than a voluntary disruption may take).
+                min_available_replicas=min_available(env) or ha_floor(env),
+                metrics_port=app.metrics_port,
+                status_label=app.metrics_status_label,
+                backups=backups,
+            ),
+            opts=in_namespace,
+        )
     if env.autoscaling is not None or env.load_balancer is not None:
         scaling = Autoscaling(
             app.name,

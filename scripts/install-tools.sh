@@ -6,6 +6,40 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Debian packages, installed without starting their services: a container has no init system,
+# and a test machine needs the tools, not the daemons. policy-rc.d answering 101 tells
+# invoke-rc.d (which the maintainer scripts call) to leave services alone.
+apt_install() {
+  local policy=/usr/sbin/policy-rc.d created=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod 755 "$policy"
+    created=1
+  fi
+  local status=0
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq \
+    && as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
+      install -y -qq --no-install-recommends "$@" </dev/null || status=$?
+  if [ -n "$created" ]; then as_root rm -f "$policy"; fi
+  return "$status"
+}
+
+missing=()
+# promtool (Debian package prometheus): check and unit-test the alerting rules and the
+# prometheus-adapter rule.
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+# libpq (Debian libpq5): the VaultSecrets tests parse the templated database-url with
+# PostgreSQL's own connection-string parser (PQconninfoParse).
+ldconfig -p 2>/dev/null | grep -q 'libpq\.so\.5' || missing+=(libpq5)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-tools: installing ${missing[*]}"
+  apt_install "${missing[@]}"
+fi
+
 # checkov pins old dependencies that conflict with pulumi's: give it its own virtualenv.
 CHECKOV_VERSION="3.3.30"
 if ! .tools/checkov/bin/checkov --version 2>/dev/null | grep -qx "$CHECKOV_VERSION"; then
@@ -15,31 +49,3 @@ if ! .tools/checkov/bin/checkov --version 2>/dev/null | grep -qx "$CHECKOV_VERSI
   .tools/checkov/bin/python -m pip install --quiet --upgrade pip
   .tools/checkov/bin/python -m pip install --quiet "checkov==$CHECKOV_VERSION"
 fi
-
-# libpq (Debian libpq5): the VaultSecrets tests parse the templated database-url with
-# PostgreSQL's own connection-string parser (PQconninfoParse).
-if ! ldconfig -p 2>/dev/null | grep -q 'libpq\.so\.5'; then
-  echo "install-tools: installing libpq5"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libpq5
-fi
-
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-apt_updated=0
-apt_install() {  # apt_install <command> <debian package>
-  if command -v "$1" >/dev/null 2>&1; then
-    return
-  fi
-  if [ "$apt_updated" -eq 0 ]; then
-    as_root apt-get update -qq
-    apt_updated=1
-  fi
-  echo "install-tools: installing $2 (for $1)"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2"
-}
-
-# promtool checks PromQL (the prometheus-adapter rule of the autoscaler, alert rules).
-apt_install promtool prometheus

@@ -265,7 +265,11 @@ def test_a_changed_flag_changes_the_pod_template() -> None:
     del old["metadata"]["annotations"][spec.CONFIG_CHECKSUM]
     del new["metadata"]["annotations"][spec.CONFIG_CHECKSUM]
     assert new == old
-    assert before.one("ConfigMap").inputs["data"] != after.one("ConfigMap").inputs["data"]
+    settings = "shop-api-settings"
+    assert (
+        before.one("ConfigMap", settings).inputs["data"]
+        != after.one("ConfigMap", settings).inputs["data"]
+    )
 
 
 def test_a_changed_secret_template_changes_the_pod_template() -> None:

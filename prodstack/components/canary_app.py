@@ -173,7 +173,9 @@ class CanaryApp(pulumi.ComponentResource):
             for role, service_name in service_names(app.name).items()
         }
 
-        checks = analysis_spec.checks(app.name, args.namespace, app.canary.analysis)
+        checks = analysis_spec.checks(
+            app.name, args.namespace, app.canary.analysis, app.metrics_status_label
+        )
         modes = {
             "background": app.canary.analysis.background is not None,
             "gate": app.canary.uses_gate,

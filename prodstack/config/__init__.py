@@ -17,6 +17,12 @@ from prodstack.config.gitops import GitOpsConfig
 from prodstack.config.ha import DisruptionBudgetConfig, HAConfig, ZoneSpreadConfig
 from prodstack.config.load_balancer import LoadBalancerConfig
 from prodstack.config.loader import NAMESPACE, load_environment, parse_environment
+from prodstack.config.observability import (
+    AlertsConfig,
+    DashboardConfig,
+    ObservabilityConfig,
+    ScrapeConfig,
+)
 from prodstack.config.security import ApiAccessRule, NetworkConfig, SecurityConfig
 from prodstack.config.vault_secrets import (
     DatabaseSecret,
@@ -29,6 +35,7 @@ from prodstack.config.vault_secrets import (
 
 __all__ = [
     "NAMESPACE",
+    "AlertsConfig",
     "AnalysisConfig",
     "ApiAccessRule",
     "AppConfig",
@@ -38,6 +45,7 @@ __all__ = [
     "CanaryConfig",
     "CanaryStep",
     "ConfigError",
+    "DashboardConfig",
     "DatabaseSecret",
     "Delivery",
     "DisruptionBudgetConfig",
@@ -46,6 +54,7 @@ __all__ = [
     "HAConfig",
     "LoadBalancerConfig",
     "NetworkConfig",
+    "ObservabilityConfig",
     "PodSecurity",
     "Probe",
     "Probes",
@@ -56,6 +65,7 @@ __all__ = [
     "ScalingBehavior",
     "ScalingPolicy",
     "ScalingRules",
+    "ScrapeConfig",
     "SecurityConfig",
     "Shutdown",
     "VaultCaProvider",

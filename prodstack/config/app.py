@@ -27,6 +27,19 @@ _IMAGE = re.compile(
     r"(?::[A-Za-z0-9_][A-Za-z0-9._\-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
 )
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PROM_LABEL = re.compile(r"^(?!__)[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_prom_label(value: str) -> str:
+    if _PROM_LABEL.match(value) is None:
+        raise ValueError(
+            f"{value!r} is not a Prometheus label name; use letters, digits and '_', not "
+            "starting with a digit (names starting with '__' are reserved)"
+        )
+    return value
+
+
+PromLabelName = Annotated[str, AfterValidator(_check_prom_label)]
 
 
 def image_is_pinned(image: str) -> bool:
@@ -181,6 +194,7 @@ class AppConfig(ConfigModel):
     team: DnsLabel = "backend"
     port: Port = 8080
     metrics_port: Port = 9090
+    metrics_status_label: PromLabelName = "status"
     replicas: PositiveInt = 2
     revision_history_limit: NonNegativeInt = 5
     env: dict[str, str] = Field(default_factory=dict)

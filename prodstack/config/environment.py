@@ -13,8 +13,9 @@ from prodstack.config.base import ConfigModel, Violation, raise_violations
 from prodstack.config.gitops import GitOpsConfig
 from prodstack.config.ha import HAConfig, replica_violations
 from prodstack.config.load_balancer import LoadBalancerConfig
+from prodstack.config.observability import ObservabilityConfig
 from prodstack.config.security import SecurityConfig
-from prodstack.config.types import DnsLabel
+from prodstack.config.types import DnsLabel, duration_seconds
 from prodstack.config.vault_secrets import VaultSecretsConfig
 
 Environment = Literal["dev", "staging", "production"]
@@ -36,6 +37,7 @@ class EnvironmentConfig(ConfigModel):
     load_balancer: LoadBalancerConfig | None = None
     ha: HAConfig | None = None
     gitops: GitOpsConfig | None = None
+    observability: ObservabilityConfig | None = None
 
     @property
     def replica_range(self) -> ReplicaRange:
@@ -105,4 +107,23 @@ class EnvironmentConfig(ConfigModel):
     def _replicas_fit_ha(self) -> EnvironmentConfig:
         if self.ha is not None:
             raise_violations(replica_violations(self.ha, self.replica_range))
+        return self
+
+    @model_validator(mode="after")
+    def _analysis_window_covers_scrapes(self) -> EnvironmentConfig:
+        if self.observability is None:
+            return self
+        window = self.app.canary.analysis.window
+        interval = self.observability.scrape.interval
+        if duration_seconds(window) < 2 * duration_seconds(interval):
+            raise_violations(
+                [
+                    Violation(
+                        ("app", "canary", "analysis", "window"),
+                        f"{window} holds fewer than 2 scrapes at observability.scrape.interval "
+                        f"{interval}; rate() needs two samples, so every measurement would be "
+                        "inconclusive: lengthen the window or scrape more often",
+                    )
+                ]
+            )
         return self

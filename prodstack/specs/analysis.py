@@ -39,14 +39,17 @@ def canary_labels(app_name: str, namespace: str) -> dict[str, str]:
     }
 
 
-def checks(app_name: str, namespace: str, analysis: AnalysisConfig) -> dict[str, Check]:
+def checks(
+    app_name: str, namespace: str, analysis: AnalysisConfig, status_label: str = "status"
+) -> dict[str, Check]:
+    """The canary's checks: the alerts' queries (``prodstack.queries``) on the canary pods."""
     labels = canary_labels(app_name, namespace)
     rate = f"{analysis.min_success_rate:g}"
     latency = f"{analysis.max_p95_latency_seconds:g}"
     return {
         "success-rate": Check(
             metric="success-rate",
-            query=queries.success_ratio(labels, analysis.window),
+            query=queries.success_ratio(labels, analysis.window, status_label),
             success=f"{HAS_VALUE} && result[0] >= {rate}",
             failure=f"{HAS_VALUE} && result[0] < {rate}",
         ),

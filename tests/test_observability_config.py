@@ -1,0 +1,203 @@
+"""The observability section: the stacks' values, the defaults, and errors named by key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from prodstack.config import ConfigError, ObservabilityConfig, parse_environment
+from prodstack.config.types import duration_seconds
+from prodstack.synth import ResourceGraph
+from tests.support.stacks import raw_config, varied
+
+BASE_URL = "https://git.example.com/platform/prodstack/blob/main/"
+
+
+def problems(stack: str, change: Callable[[dict[str, Any]], None]) -> dict[str, str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_environment(varied(stack, change))
+    return dict(caught.value.problems)
+
+
+def test_production_carries_the_reference_thresholds() -> None:
+    env = parse_environment(raw_config("production"))
+    assert env.observability is not None
+    alerts = env.observability.alerts
+    assert env.observability.scrape.interval == "30s"  # the reference's ServiceMonitor
+    assert (alerts.high_error_rate.threshold, alerts.high_error_rate.for_) == (0.05, "5m")
+    assert alerts.high_error_rate.severity == "critical"
+    assert (alerts.high_latency.threshold_seconds, alerts.high_latency.for_) == (1.0, "10m")
+    assert alerts.high_latency.severity == "warning"
+    assert (alerts.pod_crash_looping.window, alerts.pod_crash_looping.for_) == ("15m", "5m")
+    assert alerts.backup_missing.max_age == "26h"
+    assert env.observability.backup_alerts
+
+
+def test_only_production_pages(graph: ResourceGraph) -> None:
+    (rule,) = graph.kind("PrometheusRule")
+    severities = {
+        r["labels"]["severity"]
+        for g in rule.inputs["spec"]["groups"]
+        for r in g["rules"]
+        if "alert" in r
+    }
+    assert ("critical" in severities) == (graph.stack == "production"), severities
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    config = ObservabilityConfig(runbook_base_url=BASE_URL)
+    assert config.prometheus_labels == {"release": "kube-prometheus-stack"}
+    assert (config.scrape.interval, config.scrape.timeout, config.scrape.path) == (
+        "30s",
+        "10s",
+        "/metrics",
+    )
+    assert config.platform_team == "platform"
+    assert config.backup_alerts is False
+    assert config.dashboard.labels == {"grafana_dashboard": "1"}
+    assert config.alerts.pod_crash_looping.restarts == 3
+
+
+def test_for_is_written_as_in_prometheus() -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["observability"]["alerts"]["lowReplicas"] = {"for": "15m"}
+
+    env = parse_environment(varied("production", change))
+    assert env.observability is not None
+    assert env.observability.alerts.low_replicas.for_ == "15m"
+
+
+def test_scrape_timeout_above_interval_is_refused() -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["observability"]["scrape"] = {"interval": "15s", "timeout": "20s"}
+
+    assert problems("production", change) == {
+        "prodstack:observability.scrape.timeout": (
+            "20s is longer than interval 15s; Prometheus refuses a scrape timeout above its "
+            "interval"
+        )
+    }
+
+
+def test_alert_window_must_hold_two_scrapes() -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["observability"]["scrape"] = {"interval": "1m", "timeout": "10s"}
+        raw["observability"]["alerts"]["highLatency"]["window"] = "90s"
+        raw["app"]["canary"]["analysis"]["window"] = "2m"
+
+    found = problems("production", change)
+    assert list(found) == ["prodstack:observability.alerts.highLatency.window"]
+    assert "fewer than 2 scrapes" in found["prodstack:observability.alerts.highLatency.window"]
+
+
+def test_canary_analysis_window_must_hold_two_scrapes() -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["observability"]["scrape"] = {"interval": "1m", "timeout": "10s"}
+        raw["observability"]["alerts"]["highErrorRate"]["window"] = "5m"
+        raw["observability"]["alerts"]["highLatency"]["window"] = "5m"
+
+    found = problems("dev", change)  # dev analyses over a 1m window
+    assert list(found) == ["prodstack:app.canary.analysis.window"]
+    assert "inconclusive" in found["prodstack:app.canary.analysis.window"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["git.example.com/runbooks/", "https://git.example.com/runbooks", "ftp://x/", "https:///"],
+)
+def test_runbook_base_url_must_be_http_and_end_with_a_slash(url: str) -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["observability"]["runbookBaseUrl"] = url
+
+    found = problems("staging", change)
+    assert list(found) == ["prodstack:observability.runbookBaseUrl"]
+    assert "ending with '/'" in found["prodstack:observability.runbookBaseUrl"]
+
+
+def test_runbook_base_url_is_required() -> None:
+    def change(raw: dict[str, Any]) -> None:
+        del raw["observability"]["runbookBaseUrl"]
+
+    assert problems("dev", change) == {
+        "prodstack:observability.runbookBaseUrl": "required key is missing"
+    }
+
+
+@pytest.mark.parametrize(
+    ("labels", "fragment"),
+    [
+        ({"release": "kube prometheus"}, "not a Kubernetes label value"),
+        ({"Bad_Prefix.io/release": "x"}, "not a Kubernetes label or annotation key"),
+        ({"-release": "x"}, "not a Kubernetes label or annotation key"),
+        ({"release": "x" * 64}, "not a Kubernetes label value"),
+    ],
+)
+def test_prometheus_labels_must_be_kubernetes_labels(labels: dict[str, str], fragment: str) -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["observability"]["prometheusLabels"] = labels
+
+    found = problems("production", change)
+    assert list(found) == ["prodstack:observability.prometheusLabels"]
+    assert fragment in found["prodstack:observability.prometheusLabels"]
+
+
+def test_unknown_alert_key_suggests_the_right_one() -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["observability"]["alerts"]["highErrorRate"]["treshold"] = 0.1
+
+    found = problems("production", change)
+    assert list(found) == ["prodstack:observability.alerts.highErrorRate.treshold"]
+    assert (
+        "did you mean 'threshold'?"
+        in found["prodstack:observability.alerts.highErrorRate.treshold"]
+    )
+
+
+def test_error_threshold_is_a_share_not_a_percentage() -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["observability"]["alerts"]["highErrorRate"]["threshold"] = 5
+
+    assert list(problems("production", change)) == [
+        "prodstack:observability.alerts.highErrorRate.threshold"
+    ]
+
+
+def test_status_label_must_be_a_prometheus_label_name() -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["app"]["metricsStatusLabel"] = "http-status"
+
+    found = problems("production", change)
+    assert list(found) == ["prodstack:app.metricsStatusLabel"]
+    assert "not a Prometheus label name" in found["prodstack:app.metricsStatusLabel"]
+
+
+def test_observability_is_optional() -> None:
+    def change(raw: dict[str, Any]) -> None:
+        del raw["observability"]
+
+    assert parse_environment(varied("production", change)).observability is None
+
+
+@given(
+    st.sampled_from(["15s", "30s", "1m", "2m"]),
+    st.sampled_from(["30s", "1m", "2m", "5m", "10m"]),
+)
+def test_windows_under_two_scrapes_are_refused_and_others_accepted(
+    interval: str, window: str
+) -> None:
+    raw = varied("staging", lambda r: None)
+    raw["observability"]["scrape"] = {"interval": interval, "timeout": "10s"}
+    raw["observability"]["alerts"]["highErrorRate"]["window"] = window
+    raw["app"]["canary"]["analysis"]["window"] = "10m"
+    raw["observability"]["alerts"]["highLatency"]["window"] = "10m"
+    key = "prodstack:observability.alerts.highErrorRate.window"
+    if duration_seconds(window) >= 2 * duration_seconds(interval):
+        parse_environment(raw)
+    else:
+        with pytest.raises(ConfigError) as caught:
+            parse_environment(raw)
+        assert key in dict(caught.value.problems)
