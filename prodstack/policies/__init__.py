@@ -20,6 +20,8 @@ STACK_POLICIES: tuple[StackPolicy, ...] = (
     *storage.POLICIES,
 )
 
+ALL_POLICIES: tuple[ResourcePolicy | StackPolicy, ...] = (*RESOURCE_POLICIES, *STACK_POLICIES)
+
 
 def run_all(subjects: Sequence[Subject], context: PolicyContext) -> list[Finding]:
     """Every policy over the subjects, findings in policy order."""
@@ -32,6 +34,7 @@ def run_all(subjects: Sequence[Subject], context: PolicyContext) -> list[Finding
 
 
 __all__ = [
+    "ALL_POLICIES",
     "RESOURCE_POLICIES",
     "STACK_POLICIES",
     "Finding",
