@@ -37,6 +37,17 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--out", type=Path, default=Path("rendered"), help="output folder (default: rendered)"
     )
+    check = commands.add_parser(
+        "check",
+        help="run the policies, graph integrity and network-flow checks on a stack offline",
+        description="Exit status: 0 clean, 1 findings, 2 bad usage or configuration.",
+    )
+    check.add_argument("stack", help="stack name, e.g. production")
+    check.add_argument("--format", choices=("human", "json"), default="human")
+    graph = commands.add_parser(
+        "graph", help="print the stack's components, resources and references as Mermaid"
+    )
+    graph.add_argument("stack", help="stack name, e.g. production")
     return parser
 
 
@@ -46,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         project = find_project(args.project)
         if args.command == "render":
             return _render(project, args.stack, args.out)
+        if args.command == "check":
+            return _check(project, args.stack, args.format)
+        if args.command == "graph":
+            return _graph(project, args.stack)
     except ConfigError as exc:
         print(f"prodstack: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -63,6 +78,28 @@ def _render(project: Project, stack: str, out: Path) -> int:
     graph = synthesize_stack(stack, project)
     result = render(graph, out)
     print(result.summary())
+    return EXIT_OK
+
+
+def _check(project: Project, stack: str, output: str) -> int:
+    from prodstack.check import check
+    from prodstack.config.loader import decode_namespace, parse_environment
+    from prodstack.synth.engine import synthesize_stack
+    from prodstack.synth.project import stack_config
+
+    config, _ = stack_config(project, stack)
+    env = parse_environment(decode_namespace(config))
+    report = check(synthesize_stack(stack, project), env)
+    print(report.json() if output == "json" else report.human())
+    return EXIT_OK if report.clean else EXIT_FAILURE
+
+
+def _graph(project: Project, stack: str) -> int:
+    from prodstack.diagram import mermaid
+    from prodstack.synth.engine import synthesize_stack
+
+    project.stack_file(stack)
+    print(mermaid(synthesize_stack(stack, project)), end="")
     return EXIT_OK
 
 

@@ -7,11 +7,16 @@ from typing import Any
 
 import pulumi
 
+from prodstack.components.argocd_application import ArgoCDApplication, ArgoCDApplicationArgs
 from prodstack.components.autoscaling import Autoscaling, AutoscalingArgs
 from prodstack.components.canary_app import CanaryApp, CanaryAppArgs, ExternallyScaled
 from prodstack.components.ha_policy import HAPolicy, HAPolicyArgs
 from prodstack.components.observability import BackupJobs, Observability, ObservabilityArgs
-from prodstack.components.security_baseline import SecurityBaseline, SecurityBaselineArgs
+from prodstack.components.security_baseline import (
+    SecurityBaseline,
+    SecurityBaselineArgs,
+    namespace_labels,
+)
 from prodstack.components.vault_secrets import VaultSecrets, VaultSecretsArgs
 from prodstack.config.environment import EnvironmentConfig
 from prodstack.identity import AppIdentity
@@ -32,6 +37,9 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
         part_of=app.part_of,
     )
     security = env.security
+    extra_namespace_labels = (
+        lb_spec.namespace_labels(env.load_balancer) if env.load_balancer else {}
+    )
     baseline = SecurityBaseline(
         "security",
         SecurityBaselineArgs(
@@ -45,9 +53,7 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
             ),
             api_access=security.api_access,
             service_account_name=app.name,
-            extra_namespace_labels=(
-                lb_spec.namespace_labels(env.load_balancer) if env.load_balancer else {}
-            ),
+            extra_namespace_labels=extra_namespace_labels,
         ),
     )
     in_namespace = pulumi.ResourceOptions(depends_on=[baseline])
@@ -135,4 +141,17 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
         )
         if env.load_balancer is not None:
             exports["loadBalancerHostname"] = scaling.load_balancer_hostname
+    if env.gitops is not None:
+        application = ArgoCDApplication(
+            f"{app.name}-gitops",
+            ArgoCDApplicationArgs(
+                identity=identity,
+                gitops=env.gitops,
+                namespace_labels={
+                    **namespace_labels(security.pod_security_version),
+                    **extra_namespace_labels,
+                },
+            ),
+        )
+        exports["argocdApplication"] = application.application_name
     return exports

@@ -296,3 +296,8 @@ def test_docs_examples_build(page: str) -> None:
     else:
         assert "podAntiAffinity" in rollout_spec["template"]["spec"]["affinity"]
         assert graph.one("PodDisruptionBudget")
+
+
+def test_the_load_balancer_hostname_is_exported_as_a_placeholder(production: ResourceGraph) -> None:
+    hostname = production.outputs["loadBalancerHostname"]
+    assert hostname.startswith("<known after apply: kubernetes:core/v1:Service::shop-api-nlb")

@@ -229,3 +229,7 @@ def test_database_in_cluster_selects_its_pods() -> None:
         }
     ]
     assert rule_ports(rule) == {(5433, "TCP")}
+
+
+def test_the_stack_exports_every_network_policy(graph: ResourceGraph) -> None:
+    assert sorted(graph.outputs["networkPolicies"]) == sorted(policies(graph))

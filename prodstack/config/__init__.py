@@ -13,6 +13,7 @@ from prodstack.config.autoscaling import (
 from prodstack.config.canary import AnalysisConfig, BackgroundAnalysis, CanaryConfig, CanaryStep
 from prodstack.config.environment import EnvironmentConfig
 from prodstack.config.errors import ConfigError
+from prodstack.config.gitops import GitOpsConfig
 from prodstack.config.ha import DisruptionBudgetConfig, HAConfig, ZoneSpreadConfig
 from prodstack.config.load_balancer import LoadBalancerConfig
 from prodstack.config.loader import NAMESPACE, load_environment, parse_environment
@@ -49,6 +50,7 @@ __all__ = [
     "Delivery",
     "DisruptionBudgetConfig",
     "EnvironmentConfig",
+    "GitOpsConfig",
     "HAConfig",
     "LoadBalancerConfig",
     "NetworkConfig",

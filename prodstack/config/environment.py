@@ -10,6 +10,7 @@ from prodstack.config.app import AppConfig, image_is_pinned
 from prodstack.config.autoscaling import AutoscalingConfig, ReplicaRange
 from prodstack.config.autoscaling import replica_range as _replica_range
 from prodstack.config.base import ConfigModel, Violation, raise_violations
+from prodstack.config.gitops import GitOpsConfig
 from prodstack.config.ha import HAConfig, replica_violations
 from prodstack.config.load_balancer import LoadBalancerConfig
 from prodstack.config.observability import ObservabilityConfig
@@ -35,6 +36,7 @@ class EnvironmentConfig(ConfigModel):
     autoscaling: AutoscalingConfig | None = None
     load_balancer: LoadBalancerConfig | None = None
     ha: HAConfig | None = None
+    gitops: GitOpsConfig | None = None
     observability: ObservabilityConfig | None = None
 
     @property

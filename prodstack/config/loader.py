@@ -33,6 +33,16 @@ def load_environment() -> EnvironmentConfig:
     return parse_environment(read_namespace(NAMESPACE))
 
 
+def decode_namespace(config: Mapping[str, str], namespace: str = NAMESPACE) -> dict[str, Any]:
+    """The keys of one namespace from engine-shaped config (full keys to string values)."""
+    prefix = f"{namespace}:"
+    return {
+        key[len(prefix) :]: _decode(key, text)
+        for key, text in sorted(config.items())
+        if key.startswith(prefix)
+    }
+
+
 def read_namespace(namespace: str) -> dict[str, Any]:
     """All keys of one config namespace, structured values decoded from their JSON form."""
     keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())

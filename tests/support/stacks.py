@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from prodstack.config import EnvironmentConfig, parse_environment
+from prodstack.config.loader import decode_namespace
 from prodstack.stack import build
 from prodstack.synth import ResourceGraph, find_project, synthesize
 from prodstack.synth.project import stack_config
@@ -21,14 +21,7 @@ STACKS = ("dev", "staging", "production")
 def raw_config(stack: str) -> dict[str, Any]:
     """The ``prodstack:`` values of a stack file, decoded, keys without the namespace."""
     config, _ = stack_config(PROJECT, stack)
-    raw: dict[str, Any] = {}
-    for key, value in config.items():
-        if key.startswith("prodstack:"):
-            text = value.lstrip()
-            raw[key.removeprefix("prodstack:")] = (
-                json.loads(value) if text.startswith(("{", "[")) else value
-            )
-    return raw
+    return decode_namespace(config)
 
 
 def varied(stack: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:

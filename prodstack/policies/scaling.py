@@ -1,0 +1,126 @@
+"""Policies that look at a workload together with its autoscaler and disruption budget."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from prodstack.pod_security import pod_templates
+from prodstack.policies.model import PolicyContext, StackPolicy, Subject
+
+Pair = tuple[Subject | None, str]
+
+
+def _group(api_version: str) -> str:
+    return api_version.rpartition("/")[0]
+
+
+def hpa_target(hpa: Subject, subjects: Sequence[Subject]) -> Subject | None:
+    """The object an HPA's ``scaleTargetRef`` names (same namespace, kind, name and group)."""
+    ref = (hpa.props.get("spec") or {}).get("scaleTargetRef") or {}
+    for subject in subjects:
+        if (
+            subject.is_kubernetes
+            and subject.kind == ref.get("kind")
+            and subject.object_name == ref.get("name")
+            and subject.namespace == hpa.namespace
+            and _group(subject.api_version) == _group(str(ref.get("apiVersion", "")))
+        ):
+            return subject
+    return None
+
+
+def no_replicas_beside_an_hpa(
+    subjects: Sequence[Subject], context: PolicyContext
+) -> Iterator[Pair]:
+    for hpa in subjects:
+        if hpa.kind != "HorizontalPodAutoscaler":
+            continue
+        target = hpa_target(hpa, subjects)
+        if target is not None and "replicas" in (target.props.get("spec") or {}):
+            yield (
+                target,
+                (
+                    f"sets spec.replicas while HorizontalPodAutoscaler {hpa.object_name} owns "
+                    "the count: every deployment would reset it; leave replicas out "
+                    "(ExternallyScaled)"
+                ),
+            )
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    match = selector.get("matchLabels") or {}
+    if not match and not selector.get("matchExpressions"):
+        return True
+    return all(labels.get(key) == value for key, value in match.items())
+
+
+def _template_labels(subject: Subject) -> dict[str, str] | None:
+    spec = subject.props.get("spec") or {}
+    template = spec.get("template")
+    if subject.kind in ("CronJob", "Job") or not isinstance(template, dict):
+        return None
+    return dict((template.get("metadata") or {}).get("labels") or {})
+
+
+def minimum_replicas(workload: Subject, subjects: Sequence[Subject]) -> int:
+    """The fewest pods the workload can run: the HPA's minReplicas when one targets it."""
+    for hpa in subjects:
+        if hpa.kind == "HorizontalPodAutoscaler" and hpa_target(hpa, subjects) is workload:
+            return int((hpa.props.get("spec") or {}).get("minReplicas", 1))
+    return int((workload.props.get("spec") or {}).get("replicas", 1))
+
+
+def allowed_disruptions(pdb_spec: dict[str, Any], replicas: int) -> int:
+    """Voluntary evictions a PDB allows with ``replicas`` healthy pods (percentages round up)."""
+
+    def scaled(value: int | str) -> int:
+        if isinstance(value, str) and value.endswith("%"):
+            return math.ceil(int(value[:-1]) * replicas / 100)
+        return int(value)
+
+    if "minAvailable" in pdb_spec:
+        return max(0, replicas - scaled(pdb_spec["minAvailable"]))
+    if "maxUnavailable" in pdb_spec:
+        return max(0, scaled(pdb_spec["maxUnavailable"]))
+    return replicas  # an empty budget protects nothing
+
+
+def pdb_allows_disruption(subjects: Sequence[Subject], context: PolicyContext) -> Iterator[Pair]:
+    for pdb in subjects:
+        if pdb.kind != "PodDisruptionBudget":
+            continue
+        spec = dict(pdb.props.get("spec") or {})
+        for workload in subjects:
+            labels = _template_labels(workload)
+            if labels is None or workload.namespace != pdb.namespace:
+                continue
+            if not list(pod_templates(dict(workload.props))) or not _selects(
+                spec.get("selector") or {}, labels
+            ):
+                continue
+            replicas = minimum_replicas(workload, subjects)
+            if allowed_disruptions(spec, replicas) < 1:
+                yield (
+                    pdb,
+                    (
+                        f"allows no voluntary disruption when {workload.describe()} runs its "
+                        f"minimum of {replicas} pod(s): node drains and upgrades would block; "
+                        "lower minAvailable or use maxUnavailable: 1"
+                    ),
+                )
+
+
+POLICIES = (
+    StackPolicy(
+        "no-replicas-under-hpa",
+        "A workload scaled by a HorizontalPodAutoscaler declares no replica count of its own.",
+        no_replicas_beside_an_hpa,
+    ),
+    StackPolicy(
+        "pdb-allows-disruption",
+        "A PodDisruptionBudget leaves at least one pod evictable at the workload's minimum size.",
+        pdb_allows_disruption,
+    ),
+)
