@@ -182,6 +182,7 @@ def flows(graph: ResourceGraph, index: Index) -> list[str]:
         ("allow-ingress-controller", "ingress controller"),
         ("allow-load-balancer", "load balancer"),
         ("allow-database", "database"),
+        ("allow-redis", "Redis"),
         ("allow-https", "HTTPS"),
     ],
 )

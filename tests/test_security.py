@@ -84,6 +84,11 @@ def test_egress_to_database_and_https_without_instance_metadata(graph: ResourceG
     found = policies(graph)
     (database,) = found["allow-database"]["egress"]
     assert rule_ports(database) == {(5432, "TCP")}
+    (redis,) = found["allow-redis"]["egress"]
+    assert rule_ports(redis) == {(6379, "TCP")}
+    assert [peer["ipBlock"]["cidr"] for peer in redis["to"]] == list(
+        environment(graph.stack).security.network.redis.cidrs  # type: ignore[union-attr]
+    )
     (https,) = found["allow-https"]["egress"]
     assert rule_ports(https) == {(443, "TCP")}
     blocks = [peer["ipBlock"] for peer in https["to"]]

@@ -182,6 +182,10 @@ def expected_connections(
     if database is not None:
         target = _pod(database.pods) if database.pods else Endpoint(ip=_host_in(database.cidrs[0]))
         allowed.append(Connection("the app reaches its database", pods, target, database.port))
+    redis = network.redis
+    if redis is not None:
+        cache = _pod(redis.pods) if redis.pods else Endpoint(ip=_host_in(redis.cidrs[0]))
+        allowed.append(Connection("the app reaches its Redis", pods, cache, redis.port))
     for cidr in network.https.cidrs:
         avoid = ["169.254.169.254/32", *network.https.exclude]
         allowed.append(

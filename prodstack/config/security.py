@@ -32,24 +32,32 @@ class PodPeer(ConfigModel):
     pod_labels: dict[str, str] = Field(default_factory=dict)
 
 
-class DatabaseEgress(ConfigModel):
-    """Where the app's database is: pods in the cluster, or CIDR blocks (RDS subnets)."""
+class ServiceEgress(ConfigModel):
+    """A backing service the app reaches: pods in the cluster, or CIDR blocks."""
 
-    port: Port = 5432
+    port: Port
     pods: PodPeer | None = None
     cidrs: tuple[Cidr, ...] = ()
 
     @model_validator(mode="after")
-    def _one_destination(self) -> DatabaseEgress:
+    def _one_destination(self) -> ServiceEgress:
         if (self.pods is None) == (not self.cidrs):
             raise_violations(
-                [
-                    Violation(
-                        ("pods",), "give exactly one of pods or cidrs as the database's address"
-                    )
-                ]
+                [Violation(("pods",), "give exactly one of pods or cidrs as the address")]
             )
         return self
+
+
+class DatabaseEgress(ServiceEgress):
+    """Where the app's PostgreSQL is: pods in the cluster, or CIDR blocks (RDS subnets)."""
+
+    port: Port = 5432
+
+
+class RedisEgress(ServiceEgress):
+    """Where the app's Redis is: pods in the cluster, or CIDR blocks (ElastiCache subnets)."""
+
+    port: Port = 6379
 
 
 class HttpsEgress(ConfigModel):
@@ -70,6 +78,7 @@ class NetworkConfig(ConfigModel):
     )
     dns: PodPeer = PodPeer(namespace="kube-system", pod_labels={"k8s-app": "kube-dns"})
     database: DatabaseEgress | None = None
+    redis: RedisEgress | None = None
     https: HttpsEgress = HttpsEgress()
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from prodstack.config.security import INSTANCE_METADATA, NetworkConfig, PodPeer
+from prodstack.config.security import INSTANCE_METADATA, NetworkConfig, PodPeer, ServiceEgress
 
 Manifest = dict[str, Any]
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -153,19 +153,26 @@ def app_flows(
         )
     if network.database is not None:
         flows.append(database_flow("allow-database", app_pods, network))
+    if network.redis is not None:
+        flows.append(
+            service_flow("allow-redis", "The app reaches its Redis.", app_pods, network.redis)
+        )
     if network.https.cidrs:
         flows.append(https_flow("allow-https", "The app calls HTTPS APIs.", app_pods, network))
     return flows
 
 
 def database_flow(name: str, pods: Mapping[str, str], network: NetworkConfig) -> Flow:
-    database = network.database
-    assert database is not None
-    peers = (pod_peer(database.pods),) if database.pods else cidr_peers(database.cidrs)
-    return Flow(
-        name, "The pods reach their PostgreSQL database.", "egress", pods, peers,
-        ((database.port, "TCP"),),
-    )  # fmt: skip
+    assert network.database is not None
+    return service_flow(name, "The pods reach their PostgreSQL database.", pods, network.database)
+
+
+def service_flow(
+    name: str, description: str, pods: Mapping[str, str], target: ServiceEgress
+) -> Flow:
+    """Egress from ``pods`` to a backing service on its TCP port."""
+    peers = (pod_peer(target.pods),) if target.pods else cidr_peers(target.cidrs)
+    return Flow(name, description, "egress", pods, peers, ((target.port, "TCP"),))
 
 
 def https_flow(
