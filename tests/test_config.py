@@ -132,7 +132,9 @@ def test_unknown_key_suggests_the_right_one() -> None:
 def test_unknown_top_level_key_lists_the_allowed_ones() -> None:
     found = problems({**raw_config("dev"), "replicaz": 3})
     assert found["prodstack:replicaz"].startswith("unknown key")
-    assert "app, environment, namespace" in found["prodstack:replicaz"]
+    allowed = found["prodstack:replicaz"].partition("(allowed: ")[2].rstrip(")").split(", ")
+    assert {"app", "environment", "namespace"} <= set(allowed)
+    assert allowed == sorted(allowed)
 
 
 def test_background_analysis_must_start_at_an_existing_step() -> None:

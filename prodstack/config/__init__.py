@@ -2,6 +2,16 @@
 
 from prodstack.config.app import AppConfig, PodSecurity, Probe, Probes, Resources, Shutdown
 from prodstack.config.canary import AnalysisConfig, BackgroundAnalysis, CanaryConfig, CanaryStep
+from prodstack.config.db_backup import (
+    BackupBucket,
+    BackupJob,
+    DatabaseConnection,
+    DbBackupConfig,
+    JobSecurity,
+    KeyRef,
+    RestoreCheckJob,
+    RestoreTarget,
+)
 from prodstack.config.environment import EnvironmentConfig
 from prodstack.config.errors import ConfigError
 from prodstack.config.loader import NAMESPACE, load_environment, parse_environment
@@ -11,14 +21,22 @@ __all__ = [
     "AnalysisConfig",
     "AppConfig",
     "BackgroundAnalysis",
+    "BackupBucket",
+    "BackupJob",
     "CanaryConfig",
     "CanaryStep",
     "ConfigError",
+    "DatabaseConnection",
+    "DbBackupConfig",
     "EnvironmentConfig",
+    "JobSecurity",
+    "KeyRef",
     "PodSecurity",
     "Probe",
     "Probes",
     "Resources",
+    "RestoreCheckJob",
+    "RestoreTarget",
     "Shutdown",
     "load_environment",
     "parse_environment",

@@ -8,6 +8,7 @@ from pydantic import model_validator
 
 from prodstack.config.app import AppConfig, image_is_pinned
 from prodstack.config.base import ConfigModel, Violation, raise_violations
+from prodstack.config.db_backup import DbBackupConfig
 from prodstack.config.types import DnsLabel
 
 Environment = Literal["dev", "staging", "production"]
@@ -23,6 +24,7 @@ class EnvironmentConfig(ConfigModel):
     environment: Environment
     namespace: DnsLabel
     app: AppConfig
+    db_backup: DbBackupConfig | None = None
 
     @model_validator(mode="after")
     def _production_pins_images(self) -> EnvironmentConfig:
@@ -35,5 +37,14 @@ class EnvironmentConfig(ConfigModel):
                         "production images must be pinned by digest (name@sha256:<64 hex>)",
                     )
                 ]
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _production_backups(self) -> EnvironmentConfig:
+        if self.environment == "production" and self.db_backup is not None:
+            raise_violations(
+                Violation(("dbBackup", *violation.path), violation.message)
+                for violation in self.db_backup.production_violations()
             )
         return self
