@@ -1,7 +1,7 @@
 """prodstack: Pulumi components for running services in production on Kubernetes and AWS.
 
 Components are imported lazily, so ``import prodstack`` stays cheap for programs that use
-one of them (and never pays for pulumi_aws unless a component needs it).
+one of them (and never pays for pulumi_aws unless a component needs it: only DbBackup does).
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ _EXPORTS = {
     "CanaryApp": "prodstack.components.canary_app",
     "CanaryAppArgs": "prodstack.components.canary_app",
     "ExternallyScaled": "prodstack.components.canary_app",
+    "DbBackup": "prodstack.components.db_backup",
+    "DbBackupArgs": "prodstack.components.db_backup",
+    "DbBackupConfig": "prodstack.config",
     "AppIdentity": "prodstack.identity",
     "AppConfig": "prodstack.config",
     "CanaryConfig": "prodstack.config",
@@ -33,6 +36,9 @@ __all__ = [
     "CanaryConfig",
     "CanaryStep",
     "ConfigError",
+    "DbBackup",
+    "DbBackupArgs",
+    "DbBackupConfig",
     "EnvironmentConfig",
     "ExternallyScaled",
 ]
@@ -41,11 +47,14 @@ if TYPE_CHECKING:
     from prodstack.components.canary_app import CanaryApp as CanaryApp
     from prodstack.components.canary_app import CanaryAppArgs as CanaryAppArgs
     from prodstack.components.canary_app import ExternallyScaled as ExternallyScaled
+    from prodstack.components.db_backup import DbBackup as DbBackup
+    from prodstack.components.db_backup import DbBackupArgs as DbBackupArgs
     from prodstack.config import AnalysisConfig as AnalysisConfig
     from prodstack.config import AppConfig as AppConfig
     from prodstack.config import CanaryConfig as CanaryConfig
     from prodstack.config import CanaryStep as CanaryStep
     from prodstack.config import ConfigError as ConfigError
+    from prodstack.config import DbBackupConfig as DbBackupConfig
     from prodstack.config import EnvironmentConfig as EnvironmentConfig
     from prodstack.identity import AppIdentity as AppIdentity
 
