@@ -54,15 +54,16 @@ log "bucket $BACKUP_BUCKET is reachable"
 
 # Hold one snapshot open, so the row counts and the dump see exactly the same data.
 coproc SNAPSHOT { psql_batch; }
-# shellcheck disable=SC2153  # SNAPSHOT_PID is set by coproc
-snapshot_pid=$SNAPSHOT_PID
-snapshot_in=${SNAPSHOT[1]}
-snapshot_out=${SNAPSHOT[0]}
-printf '%s\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;' \
-  'SELECT pg_export_snapshot();' >&"$snapshot_in" ||
-  fail "cannot connect to $PGHOST:${PGPORT:-5432} as $PGUSER"
+snapshot_pid=$!
+# Bash unsets SNAPSHOT once psql has exited (a refused login can be that quick).
+snapshot_in=${SNAPSHOT[1]:-}
+snapshot_out=${SNAPSHOT[0]:-}
 snapshot=""
-read -r -t "$((PGCONNECT_TIMEOUT + 30))" snapshot <&"$snapshot_out" || true
+if [ -n "$snapshot_in" ] && [ -n "$snapshot_out" ] &&
+  printf '%s\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;' \
+    'SELECT pg_export_snapshot();' >&"$snapshot_in"; then
+  read -r -t "$((PGCONNECT_TIMEOUT + 30))" snapshot <&"$snapshot_out" || true
+fi
 [[ "$snapshot" =~ ^[0-9A-F-]+$ ]] ||
   fail "cannot open a snapshot on $PGHOST:${PGPORT:-5432} as $PGUSER (database down or login refused)"
 log "holding snapshot $snapshot"
