@@ -1,54 +1,66 @@
 #!/usr/bin/env bash
-# Installs the external tools that tests drive (Debian packages and tool virtualenvs).
-# Idempotent: it only installs what is missing.
+# Installs the external tools the tests drive. Idempotent: only what is missing is installed.
+# Debian packages come from apt; Python tools whose pins conflict with the project's get their
+# own virtualenv under .tools/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
 PYTHON="${PYTHON:-python3}"
-TOOLS_DIR="${PRODSTACK_TOOLS_DIR:-.tools}"
-apt_updated=""
 
-# Debian packages, each installed only when it is not installed yet.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Debian packages, installed without starting their services: a container has no init system,
+# and a test machine needs the tools, not the daemons. policy-rc.d answering 101 tells
+# invoke-rc.d (which the maintainer scripts call) to leave services alone.
 apt_install() {
-  local missing=() package
-  for package in "$@"; do
-    dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
-      missing+=("$package")
-  done
-  [ "${#missing[@]}" -eq 0 ] && return 0
-  local sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  if [ -z "$apt_updated" ]; then
-    "${sudo[@]}" apt-get update -qq
-    apt_updated=yes
+  local policy=/usr/sbin/policy-rc.d created=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod 755 "$policy"
+    created=1
   fi
-  echo "install-tools: apt-get install ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
+  local status=0
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq \
+    && as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
+      install -y -qq --no-install-recommends "$@" </dev/null || status=$?
+  if [ -n "$created" ]; then as_root rm -f "$policy"; fi
+  return "$status"
 }
 
-# A virtualenv under $TOOLS_DIR for tools whose pins conflict with the project's; rebuilt
-# when its requirements file changes.
-tool_venv() {
-  local name="$1" requirements="$2"
-  local venv="$TOOLS_DIR/$name"
-  if [ -f "$venv/.requirements" ] && cmp -s "$requirements" "$venv/.requirements"; then
-    return 0
-  fi
-  echo "install-tools: $venv from $requirements"
-  rm -rf "$venv"
-  "$PYTHON" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --upgrade pip
-  "$venv/bin/python" -m pip install --quiet -r "$requirements"
-  cp "$requirements" "$venv/.requirements"
-}
-
-# PostgreSQL server and client tools: the backup and restore-check scripts run against a
-# throwaway cluster (tests/test_backup_scripts.py).
-if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
-  apt_install postgresql
+missing=()
+# promtool (Debian package prometheus): check and unit-test the alerting rules and the
+# prometheus-adapter rule.
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+# libpq (Debian libpq5): the VaultSecrets tests parse the templated database-url with
+# PostgreSQL's own connection-string parser (PQconninfoParse).
+ldconfig -p 2>/dev/null | grep -q 'libpq\.so\.5' || missing+=(libpq5)
+# PostgreSQL (Debian postgresql: server and client tools): backup.sh and restore-check.sh run
+# against a throwaway cluster that the tests start themselves (tests/test_backup_scripts.py).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-tools: installing ${missing[*]}"
+  apt_install "${missing[@]}"
 fi
-# The AWS CLI and moto's S3 server for the same tests.
-tool_venv aws-test scripts/requirements/aws-test.txt
 
-echo "install-tools: done"
+# checkov pins old dependencies that conflict with pulumi's: give it its own virtualenv.
+CHECKOV_VERSION="3.3.30"
+if ! .tools/checkov/bin/checkov --version 2>/dev/null | grep -qx "$CHECKOV_VERSION"; then
+  echo "install-tools: checkov $CHECKOV_VERSION into .tools/checkov"
+  rm -rf .tools/checkov
+  "$PYTHON" -m venv .tools/checkov
+  .tools/checkov/bin/python -m pip install --quiet --upgrade pip
+  .tools/checkov/bin/python -m pip install --quiet "checkov==$CHECKOV_VERSION"
+fi
+
+# The AWS CLI and moto's S3 server for the backup script tests, in their own virtualenv:
+# awscli pins botocore exactly and holds docutils and rsa back. Rebuilt when the pins change.
+AWS_TEST_REQUIREMENTS=scripts/requirements/aws-test.txt
+if ! cmp -s "$AWS_TEST_REQUIREMENTS" .tools/aws-test/.requirements 2>/dev/null; then
+  echo "install-tools: awscli and moto into .tools/aws-test"
+  rm -rf .tools/aws-test
+  "$PYTHON" -m venv .tools/aws-test
+  .tools/aws-test/bin/python -m pip install --quiet --upgrade pip
+  .tools/aws-test/bin/python -m pip install --quiet -r "$AWS_TEST_REQUIREMENTS"
+  cp "$AWS_TEST_REQUIREMENTS" .tools/aws-test/.requirements
+fi

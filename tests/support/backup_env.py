@@ -2,7 +2,7 @@
 the AWS CLI, each started from the project's files on a free localhost port.
 
 ``scripts/install-tools.sh`` installs them (Debian ``postgresql``; ``awscli`` and ``moto`` in
-``.tools/aws-test``). When one is missing the tests skip with the reason, or fail under CI=true.
+``.tools/aws-test``). When one is missing the tests skip with the reason, or fail under CI.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
-import pytest
 
 from tests.support.stacks import ROOT
+from tests.support.tools import require
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -34,14 +34,6 @@ TOOLS_DIR = Path(os.environ.get("PRODSTACK_TOOLS_DIR", ROOT / ".tools"))
 AWS_VENV = TOOLS_DIR / "aws-test"
 SUPERUSER = "postgres"
 SUPERUSER_PASSWORD = "superuser-secret"
-INSTALL_HINT = "run scripts/install-tools.sh"
-
-
-def missing_tool(reason: str) -> None:
-    """Skip locally; under CI a missing tool is a broken build, not a skipped test."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: the tools must be installed; {INSTALL_HINT})")
-    pytest.skip(f"{reason}; {INSTALL_HINT}")
 
 
 def free_port() -> int:
@@ -177,15 +169,14 @@ class ScriptRun:
 def start_postgres() -> Iterator[Postgres]:
     """initdb + pg_ctl on a temporary folder and a free port; stopped and removed afterwards."""
     bindir = postgres_bindir()
-    if bindir is None or not (bindir / "pg_ctl").exists():
-        missing_tool("PostgreSQL server binaries not found (Debian package postgresql)")
-        raise AssertionError("unreachable")
+    require(bindir is not None and (bindir / "pg_ctl").exists(), "PostgreSQL (Debian postgresql)")
+    assert bindir is not None
     owner: str | None = None
     if os.geteuid() == 0:
-        try:
-            owner = pwd.getpwnam("postgres").pw_name
-        except KeyError:
-            missing_tool("running as root and there is no 'postgres' user to own the cluster")
+        # initdb and postgres refuse root; Debian's package creates this account.
+        accounts = {entry.pw_name for entry in pwd.getpwall()}
+        require("postgres" in accounts, "the 'postgres' account (Debian postgresql)")
+        owner = "postgres"
     root = Path(tempfile.mkdtemp(prefix="prodstack-pg-"))
     data = root / "data"
     password_file = root / "superuser.password"
@@ -259,8 +250,10 @@ def start_postgres() -> Iterator[Postgres]:
 def start_s3() -> Iterator[S3]:
     """moto's S3 server on a free port (the AWS CLI beside it is what the scripts use)."""
     moto_server = AWS_VENV / "bin" / "moto_server"
-    if not (AWS_VENV / "bin" / "aws").exists() or not moto_server.exists():
-        missing_tool(f"the AWS CLI and moto server are not installed in {AWS_VENV}")
+    require(
+        (AWS_VENV / "bin" / "aws").exists() and moto_server.exists(),
+        f"the AWS CLI and moto's server (in {AWS_VENV})",
+    )
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
