@@ -58,7 +58,10 @@ def test_defaults_are_safe() -> None:
         raw["dbBackup"] = {
             "image": section["image"],
             "oidcProviderArn": section["oidcProviderArn"],
-            "database": section["database"],
+            "database": {
+                **section["database"],
+                "password": {"secret": {"name": "shop-db", "key": "password"}},
+            },
             "bucket": {"region": "us-west-2"},
         }
 
@@ -73,6 +76,9 @@ def test_defaults_are_safe() -> None:
     assert config.backup.time_zone == "Etc/UTC"
     assert config.restore_target.database == "postgres"
     assert config.restore_target.host == config.database.host
+    assert config.restore_target.password == config.database.password
+    assert config.secret_store is None
+    assert (config.security.run_as_user, config.security.run_as_group) == (10001, 10001)
 
 
 @pytest.mark.parametrize(
@@ -101,8 +107,29 @@ def test_staging_may_use_a_tag_and_dev_an_unprotected_bucket() -> None:
         ("oidcProviderArn", "arn:aws:iam::1:role/x", "oidcProviderArn", "OIDC provider ARN"),
         ("database.host", "db host", "database.host", "host name"),
         ("database.port", 0, "database.port", "greater than or equal to 1"),
-        ("database.passwordSecret.name", "Shop_DB", "database.passwordSecret.name", "object name"),
-        ("database.rootCertificate", None, "database.rootCertificate", "sslMode: require"),
+        (
+            "database.password",
+            {"secret": {"name": "Shop_DB", "key": "pw"}},
+            "database.password.secret.name",
+            "object name",
+        ),
+        ("database.password", {}, "database.password.vault", "exactly one of vault or secret"),
+        (
+            "database.password.secret",
+            {"name": "db", "key": "pw"},
+            "database.password.vault",
+            "exactly one",
+        ),
+        (
+            "database.password.vault",
+            {"key": "/abs"},
+            "database.password.vault.key",
+            "Vault secret path",
+        ),
+        ("secretStore", None, "database.password.vault", "needs secretStore"),
+        ("secretStore", {"kind": "VaultStore", "name": "x"}, "secretStore.kind", "'SecretStore'"),
+        ("database.sslRootCert", None, "database.sslRootCert", "sslMode: require"),
+        ("database.sslRootCert", "certs/ca.pem", "database.sslRootCert", "should match pattern"),
         ("database.sslMode", "sometimes", "database.sslMode", "'verify-full'"),
         ("bucket.name", "Shop_Backups", "bucket.name", "S3 bucket name"),
         ("bucket.region", "west", "bucket.region", "AWS region"),
@@ -146,7 +173,7 @@ def test_the_restore_target_keeps_its_own_database_default() -> None:
         raw["dbBackup"]["restoreCheck"]["database"] = {
             "host": "restore.internal",
             "user": "restore_check",
-            "passwordSecret": {"name": "restore-db", "key": "password"},
+            "password": {"secret": {"name": "restore-db", "key": "password"}},
             "sslMode": "require",
         }
 

@@ -315,6 +315,32 @@ def test_the_scripts_come_from_the_package_through_one_config_map(graph: Resourc
         assert config_map.urn in job_resource.dependencies
 
 
+def test_passwords_come_from_vault_through_one_external_secret(graph: ResourceGraph) -> None:
+    config = config_of(graph)
+    assert config.secret_store is not None
+    credentials = graph.one("ExternalSecret", "shop-api-db-backup-credentials")
+    assert credentials.api_version == "external-secrets.io/v1"
+    spec = credentials.inputs["spec"]
+    assert spec["secretStoreRef"] == {"kind": "SecretStore", "name": config.secret_store.name}
+    assert spec["target"]["name"] == "shop-api-db-backup-credentials"
+    produced = {entry["secretKey"]: entry["remoteRef"] for entry in spec["data"]}
+    # Each job reads its own key; restoring into the backup's server repeats its password.
+    expected = {
+        "backup-password": config.database.password.vault,
+        "restore-check-password": config.restore_target.password.vault,
+    }
+    assert {k: (v["key"], v["property"]) for k, v in produced.items()} == {
+        k: (ref.key, ref.property) for k, ref in expected.items() if ref is not None
+    }
+    for name, job in cron_jobs(graph).items():
+        volumes = {v["name"]: v for v in pod_spec(job)["volumes"]}
+        secret = volumes["db-password"]["secret"]
+        assert secret["secretName"] == spec["target"]["name"]
+        [item] = secret["items"]
+        assert item["key"] in produced, name
+        assert credentials.urn in graph.one("CronJob", name).dependencies
+
+
 def test_job_pods_are_not_taken_for_the_app(graph: ResourceGraph) -> None:
     """The app's Services, budgets and autoscaler select by name and instance: not these."""
     app_selector = graph.one("Rollout").inputs["spec"]["selector"]["matchLabels"]

@@ -140,7 +140,14 @@ def wiring(service_account: str = "orders-db-backup") -> backup_jobs.JobWiring:
         bucket_name="backups",
         role_arn="arn:aws:iam::111122223333:role/backup",
         scripts_sha256="0" * 64,
+        credentials_secret="orders-db-backup-credentials",
     )
+
+
+def password_volume(pod: dict[str, Any]) -> dict[str, Any]:
+    volume = next(v for v in pod["volumes"] if v["name"] == "db-password")
+    secret: dict[str, Any] = volume["secret"]
+    return secret
 
 
 def test_backup_cron_job_spec() -> None:
@@ -157,12 +164,18 @@ def test_backup_cron_job_spec() -> None:
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["PGHOST"] == cfg.database.host and env["PGDATABASE"] == cfg.database.database
     assert env["PGSSLMODE"] == "verify-full"
-    assert env["PGSSLROOTCERT"] == "/etc/prodstack/db-ca/ca.crt"
+    assert env["PGSSLROOTCERT"] == cfg.database.ssl_root_cert
     assert env["AWS_ROLE_ARN"] == "arn:aws:iam::111122223333:role/backup"
     assert env["AWS_WEB_IDENTITY_TOKEN_FILE"].startswith(backup_jobs.AWS_TOKEN_DIR)
     assert env["HOME"] == env["TMPDIR"] == env["SCRATCH_DIR"] == "/scratch"
     assert "RESTORE_DATABASE" not in env
     assert container["command"] == ["/bin/bash", "/opt/prodstack/scripts/backup.sh"]
+    # A Vault password lands in the credentials Secret under the job's own key.
+    assert password_volume(template["spec"]) == {
+        "secretName": "orders-db-backup-credentials",
+        "items": [{"key": "backup-password", "path": "password"}],
+        "defaultMode": 0o440,
+    }
 
 
 def test_restore_check_defaults_to_the_backup_server_maintenance_database() -> None:
@@ -177,24 +190,67 @@ def test_restore_check_defaults_to_the_backup_server_maintenance_database() -> N
     assert env["RESTORE_DATABASE"] == "prodstack_restore_check"
     assert env["BACKUP_MAX_AGE_SECONDS"] == str(26 * 3600)
     assert pod["serviceAccountName"] == "orders-db-restore-check"
-    secret = next(v for v in pod["volumes"] if v["name"] == "db-password")["secret"]
-    assert secret["secretName"] == cfg.database.password_secret.name
+    assert password_volume(pod)["items"] == [{"key": "restore-check-password", "path": "password"}]
 
 
-def test_no_root_certificate_volume_without_a_ca() -> None:
-    database = dict(raw_config("staging")["dbBackup"]["database"], sslMode="require")
-    del database["rootCertificate"]
+def test_an_existing_secret_and_no_ca_bundle() -> None:
+    database = dict(
+        raw_config("staging")["dbBackup"]["database"],
+        sslMode="require",
+        password={"secret": {"name": "orders-db", "key": "backup"}},
+    )
+    del database["sslRootCert"]
     cfg = config(database=database)
     pod = backup_jobs.job_pod_spec(
         cfg,
         script="backup.sh",
-        container_name="backup",
+        job_name="backup",
         database=cfg.database,
         job=cfg.backup,
         wiring=wiring(),
     )
-    assert "db-ca" not in {v["name"] for v in pod["volumes"]}
+    assert password_volume(pod)["secretName"] == "orders-db"
+    assert password_volume(pod)["items"] == [{"key": "backup", "path": "password"}]
     assert "PGSSLROOTCERT" not in {e["name"] for e in pod["containers"][0]["env"]}
+    assert backup_jobs.vault_passwords(cfg) == {}
+
+
+def test_vault_passwords_become_one_external_secret() -> None:
+    def vault(key: str) -> dict[str, Any]:
+        return {"vault": {"key": key, "property": "pw"}}
+
+    restore = {
+        "host": "restore.internal",
+        "user": "restore_check",
+        "password": vault("staging/restore"),
+        "sslMode": "require",
+    }
+    cfg = config(restoreCheck={"database": restore})
+    passwords = backup_jobs.vault_passwords(cfg)
+    assert sorted(passwords) == ["backup-password", "restore-check-password"]
+    assert cfg.secret_store is not None
+    spec = backup_jobs.credentials_external_secret_spec(
+        cfg.secret_store, "orders-db-backup-credentials", passwords
+    )
+    assert spec == {
+        "refreshInterval": "1h",
+        "secretStoreRef": {"kind": "SecretStore", "name": "shop-api-vault"},
+        "target": {
+            "name": "orders-db-backup-credentials",
+            "creationPolicy": "Owner",
+            "deletionPolicy": "Retain",
+        },
+        "data": [
+            {
+                "secretKey": "backup-password",
+                "remoteRef": {"key": "staging/database-backup", "property": "password"},
+            },
+            {
+                "secretKey": "restore-check-password",
+                "remoteRef": {"key": "staging/restore", "property": "pw"},
+            },
+        ],
+    }
 
 
 def test_script_files_are_the_packaged_scripts() -> None:

@@ -18,6 +18,7 @@ from prodstack.specs import backup_jobs, backup_storage
 BACKUP_COMPONENT = "db-backup"
 RESTORE_CHECK_COMPONENT = "db-restore-check"
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+EXTERNAL_SECRETS_API_VERSION = "external-secrets.io/v1"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,6 +188,25 @@ class DbBackup(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
+        # Passwords from Vault: one ExternalSecret, one Secret key per job.
+        credentials_name = f"{args.backup_name}-credentials"
+        job_inputs: list[pulumi.Resource] = []
+        passwords = backup_jobs.vault_passwords(config)
+        if passwords:
+            assert config.secret_store is not None  # the configuration requires it
+            job_inputs.append(
+                k8s.apiextensions.CustomResource(
+                    f"{name}-credentials",
+                    api_version=EXTERNAL_SECRETS_API_VERSION,
+                    kind="ExternalSecret",
+                    metadata=jobs.metadata(credentials_name, BACKUP_COMPONENT),
+                    spec=backup_jobs.credentials_external_secret_spec(
+                        config.secret_store, credentials_name, passwords
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+
         files = backup_jobs.script_files()
         scripts_name = f"{args.backup_name}-scripts"
         scripts = k8s.core.v1.ConfigMap(
@@ -204,6 +224,7 @@ class DbBackup(pulumi.ComponentResource):
                 bucket_name=bucket.bucket,
                 role_arn=roles[key].arn,
                 scripts_sha256=checksum,
+                credentials_secret=credentials_name,
             )
 
         backup_job = k8s.batch.v1.CronJob(
@@ -213,7 +234,7 @@ class DbBackup(pulumi.ComponentResource):
                 config, jobs.labels(BACKUP_COMPONENT), wiring("backup")
             ),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[scripts, service_accounts["backup"]]
+                parent=self, depends_on=[scripts, service_accounts["backup"], *job_inputs]
             ),
         )
         restore_job = k8s.batch.v1.CronJob(
@@ -223,7 +244,7 @@ class DbBackup(pulumi.ComponentResource):
                 config, jobs.labels(RESTORE_CHECK_COMPONENT), wiring("restore-check")
             ),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[scripts, service_accounts["restore-check"]]
+                parent=self, depends_on=[scripts, service_accounts["restore-check"], *job_inputs]
             ),
         )
 

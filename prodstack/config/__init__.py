@@ -9,8 +9,11 @@ from prodstack.config.db_backup import (
     DbBackupConfig,
     JobSecurity,
     KeyRef,
+    PasswordSource,
     RestoreCheckJob,
     RestoreTarget,
+    SecretStoreRef,
+    VaultRef,
 )
 from prodstack.config.environment import EnvironmentConfig
 from prodstack.config.errors import ConfigError
@@ -31,13 +34,16 @@ __all__ = [
     "EnvironmentConfig",
     "JobSecurity",
     "KeyRef",
+    "PasswordSource",
     "PodSecurity",
     "Probe",
     "Probes",
     "Resources",
     "RestoreCheckJob",
     "RestoreTarget",
+    "SecretStoreRef",
     "Shutdown",
+    "VaultRef",
     "load_environment",
     "parse_environment",
 ]

@@ -27,6 +27,7 @@ _PREFIX = re.compile(r"^([A-Za-z0-9._-]+/)+$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 _SCRATCH_DATABASE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_VAULT_KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 _OIDC_PROVIDER_ARN = re.compile(
     r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:oidc-provider/(?P<issuer>\S+)$"
 )
@@ -85,37 +86,72 @@ TimeZone = Annotated[str, AfterValidator(_check_time_zone)]
 
 
 class KeyRef(ConfigModel):
-    """One key of a Secret or ConfigMap in the app's namespace (prodstack does not create it)."""
+    """One key of a Secret in the app's namespace that something else creates."""
 
     name: SecretName
     key: SecretKey
 
 
+class VaultRef(ConfigModel):
+    """A property of a Vault KV secret, fetched by External Secrets through ``secretStore``."""
+
+    key: Annotated[
+        str, _check_pattern(_VAULT_KEY, "is not a Vault secret path (e.g. production/database)")
+    ]
+    property: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")] = "password"
+
+
+class PasswordSource(ConfigModel):
+    """Where a job's database password comes from: ``vault`` (DbBackup creates the
+    ExternalSecret) or ``secret`` (an existing Secret). Either way it is mounted as a file."""
+
+    vault: VaultRef | None = None
+    secret: KeyRef | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PasswordSource:
+        if (self.vault is None) == (self.secret is None):
+            raise_violations(
+                [Violation(("vault",), "give exactly one of vault or secret as the password")]
+            )
+        return self
+
+
+class SecretStoreRef(ConfigModel):
+    """The External Secrets store that reads ``vault`` passwords (VaultSecrets' is
+    ``<app>-vault``); its Vault role must be allowed to read those paths."""
+
+    kind: Literal["SecretStore", "ClusterSecretStore"] = "SecretStore"
+    name: SecretName
+    refresh_interval: Duration = "1h"
+
+
 class DatabaseConnection(ConfigModel):
-    """How a job reaches PostgreSQL. The password is read from a Secret mounted as a file,
-    never from an environment variable. ``sslMode`` is libpq's; the verifying modes need
-    ``rootCertificate`` (the CA that signed the server's certificate, e.g. the RDS bundle)."""
+    """How a job reaches PostgreSQL. The password is mounted as a file, never put in an
+    environment variable. ``sslMode`` is libpq's; the verifying modes need ``sslRootCert``,
+    the path of the CA bundle that signed the server's certificate inside the image (for RDS,
+    the region's or the global bundle)."""
 
     host: Host
     port: Port = 5432
     database: PostgresName
     user: PostgresName
-    password_secret: KeyRef
+    password: PasswordSource
     ssl_mode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = (
         "verify-full"
     )
-    root_certificate: KeyRef | None = None
+    ssl_root_cert: Annotated[str, Field(pattern=r"^/[^\s]+$")] | None = None
 
     @model_validator(mode="after")
     def _verifying_modes_need_a_ca(self) -> DatabaseConnection:
-        if self.ssl_mode in VERIFYING_SSL_MODES and self.root_certificate is None:
+        if self.ssl_mode in VERIFYING_SSL_MODES and self.ssl_root_cert is None:
             raise_violations(
                 [
                     Violation(
-                        ("rootCertificate",),
-                        f"sslMode {self.ssl_mode} checks the server's certificate: name the "
-                        "ConfigMap key that holds its CA ({name: ..., key: ...}), or set "
-                        "sslMode: require to encrypt without checking the server",
+                        ("sslRootCert",),
+                        f"sslMode {self.ssl_mode} checks the server's certificate: give the "
+                        "path of its CA bundle in the image, or set sslMode: require to "
+                        "encrypt without checking the server",
                     )
                 ]
             )
@@ -164,11 +200,12 @@ class BackupBucket(ConfigModel):
 
 
 class JobSecurity(ConfigModel):
-    """The restricted Pod Security profile; the ids must be able to run the image's tools."""
+    """The restricted Pod Security profile. A high uid keeps clear of the node's own users;
+    the image's tools must run as it (they need no home: ``HOME`` is the scratch volume)."""
 
-    run_as_user: Annotated[int, Field(ge=1)] = 1001
-    run_as_group: Annotated[int, Field(ge=1)] = 1001
-    fs_group: Annotated[int, Field(ge=1)] = 1001
+    run_as_user: Annotated[int, Field(ge=1)] = 10001
+    run_as_group: Annotated[int, Field(ge=1)] = 10001
+    fs_group: Annotated[int, Field(ge=1)] = 10001
 
 
 _JOB_RESOURCES = Resources(
@@ -239,6 +276,7 @@ class DbBackupConfig(ConfigModel):
     ]
     database: DatabaseConnection
     bucket: BackupBucket
+    secret_store: SecretStoreRef | None = None
     backup: BackupJob = BackupJob()
     restore_check: RestoreCheckJob = RestoreCheckJob()
     security: JobSecurity = JobSecurity()
@@ -265,8 +303,24 @@ class DbBackupConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _rules(self) -> DbBackupConfig:
-        violations = []
+        violations: list[Violation] = []
         target = self.restore_target
+        if self.secret_store is None:
+            sources = {
+                ("database",): self.database.password,
+                ("restoreCheck", "database"): (
+                    None if self.restore_check.database is None else target.password
+                ),
+            }
+            violations.extend(
+                Violation(
+                    (*path, "password", "vault"),
+                    "a Vault password needs secretStore: {name: ...} (VaultSecrets' store is "
+                    "<app>-vault), or give the password as secret: {name: ..., key: ...}",
+                )
+                for path, source in sources.items()
+                if source is not None and source.vault is not None
+            )
         if self.restore_check.scratch_database in (self.database.database, target.database):
             violations.append(
                 Violation(

@@ -16,6 +16,8 @@ from prodstack.config.db_backup import (
     DbBackupConfig,
     JobSchedule,
     JobSecurity,
+    SecretStoreRef,
+    VaultRef,
 )
 from prodstack.specs.pod import Manifest, resource_requirements
 
@@ -24,8 +26,8 @@ SCRIPTS_DIR = "/opt/prodstack/scripts"
 SCRATCH_DIR = "/scratch"
 PASSWORD_DIR = "/var/run/secrets/prodstack/db"
 PASSWORD_FILE = "password"
-ROOT_CERT_DIR = "/etc/prodstack/db-ca"
-ROOT_CERT_FILE = "ca.crt"
+# Keys of the Secret that DbBackup's ExternalSecret produces, one per job.
+CREDENTIAL_KEYS = {"backup": "backup-password", "restore-check": "restore-check-password"}
 # Where the EKS pod identity webhook mounts the IRSA token; rendered explicitly, so the pod
 # has its AWS identity without relying on the webhook (which leaves an existing volume alone).
 AWS_TOKEN_VOLUME = "aws-iam-token"
@@ -50,13 +52,49 @@ def scripts_checksum(files: dict[str, str]) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class JobWiring:
-    """Names and cloud values a job's pod refers to."""
+    """Names and cloud values a job's pod refers to. ``credentials_secret`` is the Secret that
+    DbBackup's ExternalSecret produces (used for passwords that come from Vault)."""
 
     service_account: str
     scripts_config_map: str
     bucket_name: Any
     role_arn: Any
     scripts_sha256: str
+    credentials_secret: str
+
+
+def vault_passwords(config: DbBackupConfig) -> dict[str, VaultRef]:
+    """The passwords DbBackup fetches from Vault, by the Secret key each one lands in."""
+    sources = {"backup": config.database.password, "restore-check": config.restore_target.password}
+    return {
+        CREDENTIAL_KEYS[job]: source.vault
+        for job, source in sources.items()
+        if source.vault is not None
+    }
+
+
+def credentials_external_secret_spec(
+    store: SecretStoreRef, secret_name: str, passwords: dict[str, VaultRef]
+) -> Manifest:
+    """External Secrets ``v1``: the jobs' passwords from Vault into one Secret. Kept when the
+    Vault path disappears (``Retain``), so a mistake in Vault does not stop the backups."""
+    return {
+        "refreshInterval": store.refresh_interval,
+        "secretStoreRef": {"kind": store.kind, "name": store.name},
+        "target": {"name": secret_name, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
+        "data": [
+            {"secretKey": key, "remoteRef": {"key": ref.key, "property": ref.property}}
+            for key, ref in sorted(passwords.items())
+        ],
+    }
+
+
+def password_ref(database: DatabaseConnection, job: str, wiring: JobWiring) -> tuple[str, str]:
+    """The Secret and key a job's password is mounted from."""
+    secret = database.password.secret
+    if secret is not None:
+        return secret.name, secret.key
+    return wiring.credentials_secret, CREDENTIAL_KEYS[job]
 
 
 def _container_security_context(security: JobSecurity) -> Manifest:
@@ -91,8 +129,8 @@ def _database_env(database: DatabaseConnection) -> list[Manifest]:
         {"name": "PGSSLMODE", "value": database.ssl_mode},
         {"name": "PGPASSWORD_FILE", "value": f"{PASSWORD_DIR}/{PASSWORD_FILE}"},
     ]
-    if database.root_certificate is not None:
-        env.append({"name": "PGSSLROOTCERT", "value": f"{ROOT_CERT_DIR}/{ROOT_CERT_FILE}"})
+    if database.ssl_root_cert is not None:
+        env.append({"name": "PGSSLROOTCERT", "value": database.ssl_root_cert})
     return env
 
 
@@ -108,8 +146,9 @@ def _aws_env(config: DbBackupConfig, wiring: JobWiring) -> list[Manifest]:
     ]
 
 
-def _volumes(database: DatabaseConnection, job: JobSchedule, wiring: JobWiring) -> list[Manifest]:
-    volumes: list[Manifest] = [
+def _volumes(password: tuple[str, str], job: JobSchedule, wiring: JobWiring) -> list[Manifest]:
+    secret_name, secret_key = password
+    return [
         {
             "name": "scripts",
             "configMap": {"name": wiring.scripts_config_map, "defaultMode": 0o444},
@@ -117,8 +156,8 @@ def _volumes(database: DatabaseConnection, job: JobSchedule, wiring: JobWiring) 
         {
             "name": "db-password",
             "secret": {
-                "secretName": database.password_secret.name,
-                "items": [{"key": database.password_secret.key, "path": PASSWORD_FILE}],
+                "secretName": secret_name,
+                "items": [{"key": secret_key, "path": PASSWORD_FILE}],
                 # Group-readable for fsGroup; the scripts copy it into a private pgpass file.
                 "defaultMode": 0o440,
             },
@@ -140,37 +179,21 @@ def _volumes(database: DatabaseConnection, job: JobSchedule, wiring: JobWiring) 
             },
         },
     ]
-    if database.root_certificate is not None:
-        volumes.append(
-            {
-                "name": "db-ca",
-                "configMap": {
-                    "name": database.root_certificate.name,
-                    "items": [{"key": database.root_certificate.key, "path": ROOT_CERT_FILE}],
-                    "defaultMode": 0o444,
-                },
-            }
-        )
-    return volumes
 
 
-def _mounts(database: DatabaseConnection) -> list[Manifest]:
-    mounts: list[Manifest] = [
-        {"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True},
-        {"name": "db-password", "mountPath": PASSWORD_DIR, "readOnly": True},
-        {"name": "scratch", "mountPath": SCRATCH_DIR},
-        {"name": AWS_TOKEN_VOLUME, "mountPath": AWS_TOKEN_DIR, "readOnly": True},
-    ]
-    if database.root_certificate is not None:
-        mounts.append({"name": "db-ca", "mountPath": ROOT_CERT_DIR, "readOnly": True})
-    return mounts
+MOUNTS: list[Manifest] = [
+    {"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True},
+    {"name": "db-password", "mountPath": PASSWORD_DIR, "readOnly": True},
+    {"name": "scratch", "mountPath": SCRATCH_DIR},
+    {"name": AWS_TOKEN_VOLUME, "mountPath": AWS_TOKEN_DIR, "readOnly": True},
+]
 
 
 def job_pod_spec(
     config: DbBackupConfig,
     *,
     script: str,
-    container_name: str,
+    job_name: str,
     database: DatabaseConnection,
     job: JobSchedule,
     wiring: JobWiring,
@@ -195,17 +218,17 @@ def job_pod_spec(
         "securityContext": _pod_security_context(config.security),
         "containers": [
             {
-                "name": container_name,
+                "name": job_name,
                 "image": config.image,
                 "imagePullPolicy": config.image_pull_policy,
                 "command": ["/bin/bash", f"{SCRIPTS_DIR}/{script}"],
                 "env": env,
                 "resources": resource_requirements(job.resources),
                 "securityContext": _container_security_context(config.security),
-                "volumeMounts": _mounts(database),
+                "volumeMounts": [dict(mount) for mount in MOUNTS],
             }
         ],
-        "volumes": _volumes(database, job, wiring),
+        "volumes": _volumes(password_ref(database, job_name, wiring), job, wiring),
     }
 
 
@@ -237,7 +260,7 @@ def backup_cron_job_spec(
     pod = job_pod_spec(
         config,
         script="backup.sh",
-        container_name="backup",
+        job_name="backup",
         database=config.database,
         job=config.backup,
         wiring=wiring,
@@ -252,7 +275,7 @@ def restore_check_cron_job_spec(
     pod = job_pod_spec(
         config,
         script="restore-check.sh",
-        container_name="restore-check",
+        job_name="restore-check",
         database=config.restore_target,
         job=check,
         wiring=wiring,
