@@ -177,13 +177,12 @@ class DbBackup(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             roles[key] = role
+            # Only the annotation waits for the role: name and namespace are known at preview.
+            metadata = jobs.metadata(account, component)
+            metadata["annotations"] = {ROLE_ARN_ANNOTATION: role.arn}
             service_accounts[key] = k8s.core.v1.ServiceAccount(
                 f"{name}-{key}-sa",
-                metadata=role.arn.apply(
-                    lambda arn, account=account, component=component: jobs.metadata(
-                        account, component, annotations={ROLE_ARN_ANNOTATION: arn}
-                    )
-                ),
+                metadata=metadata,
                 automount_service_account_token=False,
                 opts=pulumi.ResourceOptions(parent=self),
             )
