@@ -1,7 +1,7 @@
 """prodstack: Pulumi components for running services in production on Kubernetes and AWS.
 
 Components are imported lazily, so ``import prodstack`` stays cheap for programs that use
-one of them (and never pays for pulumi_aws unless a component needs it).
+one of them (and never pays for pulumi_aws unless a component needs it: only DbBackup does).
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ _EXPORTS = {
     "ObservabilityArgs": "prodstack.components.observability",
     "BackupJobs": "prodstack.components.observability",
     "ObservabilityConfig": "prodstack.config",
+    "DbBackup": "prodstack.components.db_backup",
+    "DbBackupArgs": "prodstack.components.db_backup",
+    "DbBackupConfig": "prodstack.config",
     "AppIdentity": "prodstack.identity",
     "AppConfig": "prodstack.config",
     "CanaryConfig": "prodstack.config",
@@ -47,6 +50,9 @@ __all__ = [
     "CanaryConfig",
     "CanaryStep",
     "ConfigError",
+    "DbBackup",
+    "DbBackupArgs",
+    "DbBackupConfig",
     "EnvironmentConfig",
     "ExternallyScaled",
     "HAPolicy",
@@ -65,6 +71,8 @@ if TYPE_CHECKING:
     from prodstack.components.canary_app import CanaryApp as CanaryApp
     from prodstack.components.canary_app import CanaryAppArgs as CanaryAppArgs
     from prodstack.components.canary_app import ExternallyScaled as ExternallyScaled
+    from prodstack.components.db_backup import DbBackup as DbBackup
+    from prodstack.components.db_backup import DbBackupArgs as DbBackupArgs
     from prodstack.components.ha_policy import HAPolicy as HAPolicy
     from prodstack.components.ha_policy import HAPolicyArgs as HAPolicyArgs
     from prodstack.components.observability import BackupJobs as BackupJobs
@@ -77,6 +85,7 @@ if TYPE_CHECKING:
     from prodstack.config import CanaryConfig as CanaryConfig
     from prodstack.config import CanaryStep as CanaryStep
     from prodstack.config import ConfigError as ConfigError
+    from prodstack.config import DbBackupConfig as DbBackupConfig
     from prodstack.config import EnvironmentConfig as EnvironmentConfig
     from prodstack.config import ObservabilityConfig as ObservabilityConfig
     from prodstack.config import VaultSecretsConfig as VaultSecretsConfig

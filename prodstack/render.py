@@ -42,6 +42,8 @@ def cloud_resources(graph: ResourceGraph) -> list[dict[str, Any]]:
             "urn": resource.urn,
             "parent": resource.parent,
             "dependencies": list(resource.dependencies),
+            "protect": resource.protect,
+            "retainOnDelete": resource.retain_on_delete,
             "inputs": plain(resource.inputs),
         }
         for resource in graph.cloud_resources()

@@ -22,7 +22,7 @@ from prodstack.config.environment import EnvironmentConfig
 from prodstack.identity import AppIdentity
 from prodstack.specs import load_balancer as lb_spec
 from prodstack.specs.ha import ha_floor, min_available
-from prodstack.specs.network import app_flows
+from prodstack.specs.network import app_flows, database_flow, https_flow
 from prodstack.specs.rbac import api_token_mount, api_token_volume
 
 
@@ -37,6 +37,31 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
         part_of=app.part_of,
     )
     security = env.security
+    flows = app_flows(
+        security.network,
+        app_pods=identity.selector(),
+        app_port=app.port,
+        metrics_port=app.metrics_port,
+    )
+    backup_args = None
+    if env.db_backup is not None:
+        # Imported here: pulumi_aws is large, and only stacks with backups need it.
+        from prodstack.components.db_backup import DbBackupArgs
+
+        backup_args = DbBackupArgs(identity=identity, config=env.db_backup)
+        # The backup jobs' own flows: their database, and S3 and STS over HTTPS.
+        job_pods = backup_args.job_identity.selector()
+        if security.network.database is not None:
+            flows.append(database_flow("allow-backup-database", job_pods, security.network))
+        if security.network.https.cidrs:
+            flows.append(
+                https_flow(
+                    "allow-backup-https",
+                    "The backup jobs reach S3 and STS.",
+                    job_pods,
+                    security.network,
+                )
+            )
     extra_namespace_labels = (
         lb_spec.namespace_labels(env.load_balancer) if env.load_balancer else {}
     )
@@ -45,12 +70,7 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
         SecurityBaselineArgs(
             identity=identity,
             pod_security_version=security.pod_security_version,
-            flows=app_flows(
-                security.network,
-                app_pods=identity.selector(),
-                app_port=app.port,
-                metrics_port=app.metrics_port,
-            ),
+            flows=flows,
             api_access=security.api_access,
             service_account_name=app.name,
             extra_namespace_labels=extra_namespace_labels,
@@ -141,6 +161,20 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
         )
         if env.load_balancer is not None:
             exports["loadBalancerHostname"] = scaling.load_balancer_hostname
+    if backup_args is not None:
+        from prodstack.components.db_backup import DbBackup
+
+        # After VaultSecrets: its SecretStore reads the backup passwords.
+        db_backup = DbBackup(
+            f"{app.name}-db-backup", backup_args, opts=pulumi.ResourceOptions(depends_on=depends)
+        )
+        exports |= {
+            "dbBackupBucket": db_backup.bucket_name,
+            "dbBackupCronJob": db_backup.backup_cron_job_name,
+            "dbRestoreCheckCronJob": db_backup.restore_check_cron_job_name,
+            "dbBackupRoleArn": db_backup.backup_role_arn,
+            "dbRestoreCheckRoleArn": db_backup.restore_check_role_arn,
+        }
     if env.gitops is not None:
         application = ArgoCDApplication(
             f"{app.name}-gitops",

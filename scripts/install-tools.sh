@@ -35,6 +35,9 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 # libpq (Debian libpq5): the VaultSecrets tests parse the templated database-url with
 # PostgreSQL's own connection-string parser (PQconninfoParse).
 ldconfig -p 2>/dev/null | grep -q 'libpq\.so\.5' || missing+=(libpq5)
+# PostgreSQL (Debian postgresql: server and client tools): backup.sh and restore-check.sh run
+# against a throwaway cluster that the tests start themselves (tests/test_backup_scripts.py).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-tools: installing ${missing[*]}"
   apt_install "${missing[@]}"
@@ -48,4 +51,16 @@ if ! .tools/checkov/bin/checkov --version 2>/dev/null | grep -qx "$CHECKOV_VERSI
   "$PYTHON" -m venv .tools/checkov
   .tools/checkov/bin/python -m pip install --quiet --upgrade pip
   .tools/checkov/bin/python -m pip install --quiet "checkov==$CHECKOV_VERSION"
+fi
+
+# The AWS CLI and moto's S3 server for the backup script tests, in their own virtualenv:
+# awscli pins botocore exactly and holds docutils and rsa back. Rebuilt when the pins change.
+AWS_TEST_REQUIREMENTS=scripts/requirements/aws-test.txt
+if ! cmp -s "$AWS_TEST_REQUIREMENTS" .tools/aws-test/.requirements 2>/dev/null; then
+  echo "install-tools: awscli and moto into .tools/aws-test"
+  rm -rf .tools/aws-test
+  "$PYTHON" -m venv .tools/aws-test
+  .tools/aws-test/bin/python -m pip install --quiet --upgrade pip
+  .tools/aws-test/bin/python -m pip install --quiet -r "$AWS_TEST_REQUIREMENTS"
+  cp "$AWS_TEST_REQUIREMENTS" .tools/aws-test/.requirements
 fi

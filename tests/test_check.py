@@ -183,6 +183,9 @@ def flows(graph: ResourceGraph, index: Index) -> list[str]:
         ("allow-load-balancer", "load balancer"),
         ("allow-database", "database"),
         ("allow-redis", "Redis"),
+        ("allow-backup-database", "shop-api-db-backup reaches the database"),
+        ("allow-backup-database", "shop-api-db-restore-check reaches the database"),
+        ("allow-backup-https", "shop-api-db-backup reaches S3 and STS"),
         ("allow-https", "HTTPS"),
     ],
 )

@@ -127,7 +127,7 @@ def test_every_pod_template_meets_the_restricted_profile(graph: ResourceGraph) -
 
 def test_no_role_without_api_access(graph: ResourceGraph) -> None:
     assert not graph.kind("Role") and not graph.kind("RoleBinding")
-    assert graph.one("ServiceAccount").inputs["automountServiceAccountToken"] is False
+    assert graph.one("ServiceAccount", "shop-api").inputs["automountServiceAccountToken"] is False
 
 
 def _with_api_access() -> ResourceGraph:

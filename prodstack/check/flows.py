@@ -223,12 +223,52 @@ def expected_connections(
     return allowed, [c for c in denied if c is not None]
 
 
+def backup_job_pods(index: Index, env: EnvironmentConfig) -> list[tuple[str, dict[str, str]]]:
+    """The backup and restore-check CronJobs' pod labels, when the stack has them."""
+    if env.db_backup is None:
+        return []
+    names = (f"{env.app.name}-db-backup", f"{env.app.name}-db-restore-check")
+    return [
+        (subject.object_name, labels)
+        for subject, labels in index.pod_label_sets(env.namespace)
+        if subject.kind == "CronJob" and subject.object_name in names
+    ]
+
+
+def job_connections(
+    env: EnvironmentConfig, job: str, labels: Mapping[str, str], app_labels: Mapping[str, str]
+) -> tuple[list[Connection], list[Connection]]:
+    """A backup job reaches its database and S3/STS over HTTPS, and nothing of the app's."""
+    network = env.security.network
+    pods = Endpoint(env.namespace, dict(labels))
+    app = Endpoint(env.namespace, dict(app_labels), ports={HTTP_PORT_NAME: env.app.port})
+    allowed = []
+    database = network.database
+    if database is not None:
+        target = _pod(database.pods) if database.pods else Endpoint(ip=_host_in(database.cidrs[0]))
+        allowed.append(Connection(f"{job} reaches the database", pods, target, database.port))
+    for cidr in network.https.cidrs:
+        avoid = ["169.254.169.254/32", *network.https.exclude]
+        address = Endpoint(ip=_host_in(cidr, avoid))
+        allowed.append(Connection(f"{job} reaches S3 and STS in {cidr}", pods, address, 443))
+    denied = [
+        Connection(f"{job} reads instance metadata", pods, Endpoint(ip="169.254.169.254"), 80),
+        Connection(f"{job} calls the app", pods, app, env.app.port),
+        Connection(f"the app calls {job}", app, pods, env.app.port),
+    ]
+    return allowed, denied
+
+
 def flow_problems(
     index: Index, env: EnvironmentConfig, app_labels: Mapping[str, str]
 ) -> Iterator[str]:
     """Declared flows that the policies block, and probes that they let through."""
     model = NetworkModel(index)
     allowed, denied = expected_connections(env, app_labels)
+    for job, labels in backup_job_pods(index, env):
+        more_allowed, more_denied = job_connections(env, job, labels, app_labels)
+        allowed += more_allowed
+        denied += more_denied
     for connection in allowed:
         if not model.allows(connection):
             yield f"declared flow is blocked: {_describe(connection)}"

@@ -208,15 +208,7 @@ class AppConfig(ConfigModel):
     @field_validator("image")
     @classmethod
     def _check_image(cls, image: str, info: ValidationInfo) -> str:
-        if _IMAGE.match(image) is None:
-            raise ValueError(
-                f"{image!r} is not an image reference (registry/name:tag or name@sha256:digest)"
-            )
-        last = image.rsplit("/", 1)[-1]
-        if image.endswith(":latest") or (":" not in last and "@" not in last):
-            raise ValueError(
-                "name a tag or a digest; an implicit or explicit 'latest' is not reproducible"
-            )
+        validate_image(image)
         if (info.context or {}).get("environment") == "production" and not image_is_pinned(image):
             raise ValueError(
                 "production images must be pinned by digest (name@sha256:<64 hex>); "
@@ -242,3 +234,17 @@ class AppConfig(ConfigModel):
         )
         raise_violations(violations)
         return self
+
+
+def validate_image(image: str) -> str:
+    """An image reference with a tag or digest; raises ValueError for anything else."""
+    if _IMAGE.match(image) is None:
+        raise ValueError(
+            f"{image!r} is not an image reference (registry/name:tag or name@sha256:digest)"
+        )
+    last = image.rsplit("/", 1)[-1]
+    if image.endswith(":latest") or (":" not in last and "@" not in last):
+        raise ValueError(
+            "name a tag or a digest; an implicit or explicit 'latest' is not reproducible"
+        )
+    return image

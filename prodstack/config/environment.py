@@ -10,6 +10,7 @@ from prodstack.config.app import AppConfig, image_is_pinned
 from prodstack.config.autoscaling import AutoscalingConfig, ReplicaRange
 from prodstack.config.autoscaling import replica_range as _replica_range
 from prodstack.config.base import ConfigModel, Violation, raise_violations
+from prodstack.config.db_backup import DbBackupConfig
 from prodstack.config.gitops import GitOpsConfig
 from prodstack.config.ha import HAConfig, replica_violations
 from prodstack.config.load_balancer import LoadBalancerConfig
@@ -38,6 +39,7 @@ class EnvironmentConfig(ConfigModel):
     ha: HAConfig | None = None
     gitops: GitOpsConfig | None = None
     observability: ObservabilityConfig | None = None
+    db_backup: DbBackupConfig | None = None
 
     @property
     def replica_range(self) -> ReplicaRange:
@@ -125,5 +127,14 @@ class EnvironmentConfig(ConfigModel):
                         "inconclusive: lengthen the window or scrape more often",
                     )
                 ]
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _production_backups(self) -> EnvironmentConfig:
+        if self.environment == "production" and self.db_backup is not None:
+            raise_violations(
+                Violation(("dbBackup", *violation.path), violation.message)
+                for violation in self.db_backup.production_violations()
             )
         return self

@@ -12,7 +12,8 @@ PROVIDER_PREFIX = "pulumi:providers:"
 
 @dataclass(frozen=True)
 class Resource:
-    """One registration: custom resources carry normalized inputs; components carry none."""
+    """One registration: custom resources carry normalized inputs; components carry none.
+    ``protect`` and ``retain_on_delete`` are the resource options that guard against deletion."""
 
     urn: str
     type: str
@@ -22,6 +23,8 @@ class Resource:
     provider: str | None
     custom: bool
     inputs: Mapping[str, Any] = field(default_factory=dict)
+    protect: bool = False
+    retain_on_delete: bool = False
 
     @property
     def is_kubernetes_object(self) -> bool:

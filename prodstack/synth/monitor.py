@@ -12,7 +12,17 @@ from prodstack.synth.values import normalize
 
 # Request fields the recorder reads; tests/test_mock_monitor_contract.py fails loudly when
 # the SDK's RegisterResourceRequest stops carrying any of them.
-RECORDED_FIELDS = ("type", "name", "parent", "custom", "object", "dependencies", "provider")
+RECORDED_FIELDS = (
+    "type",
+    "name",
+    "parent",
+    "custom",
+    "object",
+    "dependencies",
+    "provider",
+    "protect",
+    "retainOnDelete",
+)
 
 
 def placeholder(type_: str, name: str, prop: str) -> str:
@@ -97,6 +107,8 @@ class RecordingMonitor(mocks.MockMonitor):
                 provider=request.provider or None,
                 custom=bool(request.custom),
                 inputs=inputs,
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
             )
         )
         return response

@@ -1,0 +1,282 @@
+"""DbBackup: scheduled pg_dump backups to S3 and scheduled restore checks, with the bucket and
+the IAM roles (IRSA) they use."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+import prodstack
+from prodstack.config.db_backup import DbBackupConfig
+from prodstack.identity import AppIdentity
+from prodstack.specs import backup_jobs, backup_storage
+
+BACKUP_COMPONENT = "db-backup"
+RESTORE_CHECK_COMPONENT = "db-restore-check"
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+EXTERNAL_SECRETS_API_VERSION = "external-secrets.io/v1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DbBackupArgs:
+    """Inputs of a DbBackup.
+
+    ``identity`` is the app whose database is backed up: the jobs run in its namespace and are
+    named after it (``<app>-db-backup``, ``<app>-db-restore-check``). ``config`` says where the
+    database is, where backups go and when the jobs run.
+    """
+
+    identity: AppIdentity
+    config: DbBackupConfig
+
+    @property
+    def backup_name(self) -> str:
+        return f"{self.identity.name}-{BACKUP_COMPONENT}"
+
+    @property
+    def restore_check_name(self) -> str:
+        return f"{self.identity.name}-{RESTORE_CHECK_COMPONENT}"
+
+    @property
+    def job_identity(self) -> AppIdentity:
+        """The jobs' own name and instance labels: the app's selector must not match their
+        pods (its Services, disruption budgets and autoscaler would count them)."""
+        return AppIdentity(
+            name=self.backup_name,
+            namespace=self.identity.namespace,
+            instance=f"{self.identity.instance_label}-{BACKUP_COMPONENT}",
+            # The jobs run prodstack's scripts: their version is prodstack's, not the app's.
+            version=prodstack.__version__,
+            part_of=self.identity.part_of or self.identity.name,
+        )
+
+
+class DbBackup(pulumi.ComponentResource):
+    """A private, versioned, encrypted S3 bucket; one IRSA role per job, scoped to the backup
+    prefix; a backup CronJob and a restore-check CronJob running the packaged scripts."""
+
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    backup_prefix: pulumi.Output[str]
+    backup_role_arn: pulumi.Output[str]
+    restore_check_role_arn: pulumi.Output[str]
+    backup_cron_job_name: pulumi.Output[str]
+    restore_check_cron_job_name: pulumi.Output[str]
+    backup_service_account_name: pulumi.Output[str]
+    restore_check_service_account_name: pulumi.Output[str]
+    namespace: pulumi.Output[str]
+    pod_selector: pulumi.Output[dict[str, str]]
+
+    def __init__(
+        self, name: str, args: DbBackupArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("prodstack:index:DbBackup", name, None, opts)
+        config = args.config
+        bucket_config = config.bucket
+        namespace = args.identity.namespace
+        jobs = args.job_identity
+        tags = {
+            "prodstack:app": args.identity.name,
+            "prodstack:namespace": namespace,
+            "prodstack:component": BACKUP_COMPONENT,
+        }
+
+        # A protected bucket is also retained: removing the component never deletes backups.
+        bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket=bucket_config.name,
+            force_destroy=False,
+            region=bucket_config.region,
+            tags=tags,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=bucket_config.protect,
+                retain_on_delete=bucket_config.protect,
+            ),
+        )
+        on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[bucket])
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.bucket,
+            region=bucket_config.region,
+            rule={"object_ownership": backup_storage.OBJECT_OWNERSHIP},
+            opts=on_bucket,
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=bucket.bucket,
+            region=bucket_config.region,
+            **backup_storage.public_access_block(),
+            opts=on_bucket,
+        )
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.bucket,
+            region=bucket_config.region,
+            versioning_configuration={"status": "Enabled"},
+            opts=on_bucket,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.bucket,
+            region=bucket_config.region,
+            rules=[backup_storage.encryption_rule(bucket_config)],
+            opts=on_bucket,
+        )
+        # Noncurrent-version rules need versioning in place first.
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.bucket,
+            region=bucket_config.region,
+            rules=backup_storage.lifecycle_rules(bucket_config),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=bucket.bucket,
+            region=bucket_config.region,
+            policy=bucket.arn.apply(
+                lambda arn: json.dumps(backup_storage.tls_only_bucket_policy(arn))
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        )
+
+        accounts = {
+            "backup": (args.backup_name, BACKUP_COMPONENT, True),
+            "restore-check": (args.restore_check_name, RESTORE_CHECK_COMPONENT, False),
+        }
+        roles: dict[str, aws.iam.Role] = {}
+        service_accounts: dict[str, k8s.core.v1.ServiceAccount] = {}
+        for key, (account, component, write) in accounts.items():
+            role = aws.iam.Role(
+                f"{name}-{key}-role",
+                description=f"{namespace}/{account}: "
+                + ("writes" if write else "reads")
+                + f" database backups under {bucket_config.prefix}",
+                assume_role_policy=json.dumps(
+                    backup_storage.irsa_trust_policy(
+                        config.oidc_provider_arn, config.oidc_issuer, namespace, account
+                    )
+                ),
+                max_session_duration=3600,
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            aws.iam.RolePolicy(
+                f"{name}-{key}-access",
+                role=role.name,
+                policy=bucket.arn.apply(
+                    lambda arn, write=write: json.dumps(
+                        backup_storage.backup_access_policy(arn, bucket_config, write=write)
+                    )
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            roles[key] = role
+            # Only the annotation waits for the role: name and namespace are known at preview.
+            metadata = jobs.metadata(account, component)
+            metadata["annotations"] = {ROLE_ARN_ANNOTATION: role.arn}
+            service_accounts[key] = k8s.core.v1.ServiceAccount(
+                f"{name}-{key}-sa",
+                metadata=metadata,
+                automount_service_account_token=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        # Passwords from Vault: one ExternalSecret, one Secret key per job.
+        credentials_name = f"{args.backup_name}-credentials"
+        job_inputs: list[pulumi.Resource] = []
+        passwords = backup_jobs.vault_passwords(config)
+        if passwords:
+            assert config.secret_store is not None  # the configuration requires it
+            job_inputs.append(
+                k8s.apiextensions.CustomResource(
+                    f"{name}-credentials",
+                    api_version=EXTERNAL_SECRETS_API_VERSION,
+                    kind="ExternalSecret",
+                    metadata=jobs.metadata(credentials_name, BACKUP_COMPONENT),
+                    spec=backup_jobs.credentials_external_secret_spec(
+                        config.secret_store, credentials_name, passwords
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+
+        files = backup_jobs.script_files()
+        scripts_name = f"{args.backup_name}-scripts"
+        scripts = k8s.core.v1.ConfigMap(
+            f"{name}-scripts",
+            metadata=jobs.metadata(scripts_name, BACKUP_COMPONENT),
+            data=files,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        checksum = backup_jobs.scripts_checksum(files)
+
+        def wiring(key: str) -> backup_jobs.JobWiring:
+            return backup_jobs.JobWiring(
+                service_account=accounts[key][0],
+                scripts_config_map=scripts_name,
+                bucket_name=bucket.bucket,
+                role_arn=roles[key].arn,
+                scripts_sha256=checksum,
+                credentials_secret=credentials_name,
+            )
+
+        backup_job = k8s.batch.v1.CronJob(
+            f"{name}-backup",
+            metadata=jobs.metadata(args.backup_name, BACKUP_COMPONENT),
+            spec=backup_jobs.backup_cron_job_spec(
+                config, jobs.labels(BACKUP_COMPONENT), wiring("backup")
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[scripts, service_accounts["backup"], *job_inputs]
+            ),
+        )
+        restore_job = k8s.batch.v1.CronJob(
+            f"{name}-restore-check",
+            metadata=jobs.metadata(args.restore_check_name, RESTORE_CHECK_COMPONENT),
+            spec=backup_jobs.restore_check_cron_job_spec(
+                config, jobs.labels(RESTORE_CHECK_COMPONENT), wiring("restore-check")
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[scripts, service_accounts["restore-check"], *job_inputs]
+            ),
+        )
+
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.backup_prefix = pulumi.Output.from_input(bucket_config.prefix)
+        self.backup_role_arn = roles["backup"].arn
+        self.restore_check_role_arn = roles["restore-check"].arn
+        self.backup_cron_job_name = _name_after(backup_job, args.backup_name)
+        self.restore_check_cron_job_name = _name_after(restore_job, args.restore_check_name)
+        self.backup_service_account_name = _name_after(service_accounts["backup"], args.backup_name)
+        self.restore_check_service_account_name = _name_after(
+            service_accounts["restore-check"], args.restore_check_name
+        )
+        self.namespace = pulumi.Output.from_input(namespace)
+        self.pod_selector = pulumi.Output.from_input(jobs.selector())
+        self.register_outputs(
+            {
+                "bucket_name": self.bucket_name,
+                "bucket_arn": self.bucket_arn,
+                "backup_prefix": self.backup_prefix,
+                "backup_role_arn": self.backup_role_arn,
+                "restore_check_role_arn": self.restore_check_role_arn,
+                "backup_cron_job_name": self.backup_cron_job_name,
+                "restore_check_cron_job_name": self.restore_check_cron_job_name,
+                "backup_service_account_name": self.backup_service_account_name,
+                "restore_check_service_account_name": self.restore_check_service_account_name,
+                "namespace": self.namespace,
+                "pod_selector": self.pod_selector,
+            }
+        )
+
+
+def _name_after(resource: pulumi.Resource, name: str) -> pulumi.Output[str]:
+    """A known object name that resolves once the object exists (so dependents wait for it)."""
+    return resource.urn.apply(lambda _: name)

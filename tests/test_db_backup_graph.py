@@ -1,0 +1,447 @@
+"""Graph tests of DbBackup: the AWS resources and the CronJobs of every stack, and the component
+used on its own."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+
+from prodstack.components.db_backup import DbBackup, DbBackupArgs
+from prodstack.config import DbBackupConfig, parse_environment
+from prodstack.identity import AppIdentity
+from prodstack.specs.backup_jobs import script_files
+from prodstack.synth import Resource, ResourceGraph, synthesize
+from prodstack.synth.manifests import manifests
+from tests.support import schemas
+from tests.support.stacks import environment, raw_config, synthesize_environment
+
+BUCKET = "aws:s3/bucket:Bucket"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+PUBLIC_ACCESS = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+ENCRYPTION = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+)
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+
+def config_of(graph: ResourceGraph) -> DbBackupConfig:
+    config = parse_environment(raw_config(graph.stack)).db_backup
+    assert config is not None
+    return config
+
+
+def only(graph: ResourceGraph, type_: str) -> Resource:
+    found = graph.of_type(type_)
+    assert len(found) == 1, (type_, len(found))
+    return found[0]
+
+
+def bucket_ref(graph: ResourceGraph) -> Any:
+    """What the bucket's sub-resources name it by: its configured or its generated name."""
+    config = config_of(graph)
+    bucket = only(graph, BUCKET)
+    return config.bucket.name or f"<known after apply: {BUCKET}::{bucket.name}.bucket>"
+
+
+def bucket_arn(graph: ResourceGraph) -> str:
+    return f"<known after apply: {BUCKET}::{only(graph, BUCKET).name}.arn>"
+
+
+def job_of(resource: Resource) -> str:
+    """Which job an IAM resource serves, from its logical name."""
+    return "restore-check" if "-restore-check-" in resource.name else "backup"
+
+
+def roles(graph: ResourceGraph) -> dict[str, Resource]:
+    return {job_of(role): role for role in graph.of_type(ROLE)}
+
+
+def role_policies(graph: ResourceGraph) -> dict[str, dict[str, Any]]:
+    return {
+        job_of(policy): json.loads(policy.inputs["policy"]) for policy in graph.of_type(ROLE_POLICY)
+    }
+
+
+def cron_jobs(graph: ResourceGraph) -> dict[str, dict[str, Any]]:
+    return {job.object_name: dict(job.inputs) for job in graph.kind("CronJob")}
+
+
+def pod_spec(job: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return spec
+
+
+# --- AWS ----------------------------------------------------------------------------------
+
+
+def test_bucket_has_exactly_one_lifecycle_configuration_with_one_rule(
+    graph: ResourceGraph,
+) -> None:
+    config = config_of(graph).bucket
+    lifecycle = only(graph, LIFECYCLE)
+    assert lifecycle.inputs["bucket"] == bucket_ref(graph)
+    assert lifecycle.inputs["rules"] == [
+        {
+            "id": "expire-backups",
+            "status": "Enabled",
+            "filter": {"prefix": config.prefix},
+            "expiration": {"days": config.retention_days},
+            "noncurrentVersionExpiration": {"noncurrentDays": config.noncurrent_version_days},
+            "abortIncompleteMultipartUpload": {
+                "daysAfterInitiation": config.abort_incomplete_upload_days
+            },
+        }
+    ]
+    # Noncurrent-version expiry means nothing until versioning is on.
+    assert only(graph, VERSIONING).urn in lifecycle.dependencies
+
+
+def test_production_keeps_backups_thirty_days() -> None:
+    config = parse_environment(raw_config("production")).db_backup
+    assert config is not None and config.bucket.retention_days == 30
+
+
+def test_bucket_is_private_versioned_encrypted_and_owner_enforced(graph: ResourceGraph) -> None:
+    ref = bucket_ref(graph)
+    block = only(graph, PUBLIC_ACCESS).inputs
+    assert block["bucket"] == ref
+    for flag in (
+        "blockPublicAcls",
+        "blockPublicPolicy",
+        "ignorePublicAcls",
+        "restrictPublicBuckets",
+    ):
+        assert block[flag] is True, flag
+    assert only(graph, VERSIONING).inputs["versioningConfiguration"] == {"status": "Enabled"}
+    assert only(graph, OWNERSHIP).inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    rule = only(graph, ENCRYPTION).inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+    assert rule["sseAlgorithm"] in ("AES256", "aws:kms")
+    bucket = only(graph, BUCKET).inputs
+    assert bucket["forceDestroy"] is False
+    assert bucket["region"] == config_of(graph).bucket.region
+    assert "acl" not in bucket and "policy" not in bucket  # the v7 way: separate resources
+
+
+def test_bucket_policy_denies_every_request_without_tls(graph: ResourceGraph) -> None:
+    policy = only(graph, POLICY)
+    assert policy.inputs["bucket"] == bucket_ref(graph)
+    document = json.loads(policy.inputs["policy"])
+    arn = bucket_arn(graph)
+    statements = {s["Sid"]: s for s in document["Statement"]}
+    insecure = statements["DenyInsecureTransport"]
+    assert insecure["Effect"] == "Deny" and insecure["Principal"] == "*"
+    assert insecure["Action"] == "s3:*"
+    assert sorted(insecure["Resource"]) == sorted([arn, f"{arn}/*"])
+    assert insecure["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert statements["DenyOutdatedTls"]["Condition"] == {
+        "NumericLessThan": {"s3:TlsVersion": "1.2"}
+    }
+    assert all(s["Effect"] == "Deny" for s in document["Statement"])
+    # The policy goes on after the public access block, which it must not trip.
+    assert only(graph, PUBLIC_ACCESS).urn in policy.dependencies
+
+
+def test_iam_grants_only_the_backup_prefix_and_never_delete(graph: ResourceGraph) -> None:
+    config = config_of(graph)
+    arn = bucket_arn(graph)
+    prefix = config.bucket.prefix
+    policies = role_policies(graph)
+    assert set(policies) == {"backup", "restore-check"}
+    for key, document in policies.items():
+        actions: set[str] = set()
+        for statement in document["Statement"]:
+            assert statement["Effect"] == "Allow"
+            action = statement["Action"]
+            actions |= {action} if isinstance(action, str) else set(action)
+            resource = statement["Resource"]
+            if statement["Sid"] == "ListBackupPrefix":
+                assert resource == arn
+                assert statement["Condition"] == {"StringLike": {"s3:prefix": [f"{prefix}*"]}}
+            elif statement["Sid"].startswith("UseBackupKey"):
+                assert resource == config.bucket.kms_key_arn
+            else:
+                assert resource == f"{arn}/{prefix}*", key
+        assert not any("*" in action or "Delete" in action for action in actions), actions
+        writes = {"s3:PutObject", "s3:AbortMultipartUpload"}
+        if key == "backup":
+            assert writes <= actions
+        else:
+            assert not writes & actions  # the restore check only reads
+    for policy in graph.of_type(ROLE_POLICY):
+        role = roles(graph)[job_of(policy)]
+        assert policy.inputs["role"] == f"<known after apply: {ROLE}::{role.name}.name>"
+
+
+def test_each_role_trusts_exactly_its_service_account(graph: ResourceGraph) -> None:
+    config = config_of(graph)
+    env = parse_environment(raw_config(graph.stack))
+    issuer = config.oidc_provider_arn.split(":oidc-provider/", 1)[1]
+    accounts = {"backup": "shop-api-db-backup", "restore-check": "shop-api-db-restore-check"}
+    for key, role in roles(graph).items():
+        trust = json.loads(role.inputs["assumeRolePolicy"])
+        [statement] = trust["Statement"]
+        assert statement["Effect"] == "Allow"
+        assert statement["Principal"] == {"Federated": config.oidc_provider_arn}
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert statement["Condition"] == {
+            "StringEquals": {
+                f"{issuer}:sub": f"system:serviceaccount:{env.namespace}:{accounts[key]}",
+                f"{issuer}:aud": "sts.amazonaws.com",
+            }
+        }
+
+
+def test_service_accounts_carry_their_role_arn_and_no_token(graph: ResourceGraph) -> None:
+    env = parse_environment(raw_config(graph.stack))
+    by_role = {"shop-api-db-backup": "backup", "shop-api-db-restore-check": "restore-check"}
+    for name, key in by_role.items():
+        account = graph.one("ServiceAccount", name)
+        role = roles(graph)[key]
+        assert account.namespace == env.namespace
+        assert account.inputs["automountServiceAccountToken"] is False
+        assert account.inputs["metadata"]["annotations"] == {
+            "eks.amazonaws.com/role-arn": f"<known after apply: {ROLE}::{role.name}.arn>"
+        }
+
+
+def test_only_production_protects_and_retains_the_bucket(graph: ResourceGraph) -> None:
+    bucket = only(graph, BUCKET)
+    protected = graph.stack in ("production", "staging")
+    assert (bucket.protect, bucket.retain_on_delete) == (protected, protected)
+    assert not any(r.protect for r in graph.cloud_resources() if r is not bucket)
+
+
+def test_no_deprecated_v2_resources(graph: ResourceGraph) -> None:
+    types = {r.type for r in graph.cloud_resources()}
+    assert types
+    assert not [t for t in types if t.endswith("V2")]
+
+
+# --- the CronJobs ---------------------------------------------------------------------------
+
+
+def test_cron_jobs_have_the_agreed_names_in_the_app_namespace(graph: ResourceGraph) -> None:
+    env = parse_environment(raw_config(graph.stack))
+    jobs = graph.kind("CronJob")
+    assert sorted(j.object_name for j in jobs) == [
+        f"{env.app.name}-db-backup",
+        f"{env.app.name}-db-restore-check",
+    ]
+    assert all(j.namespace == env.namespace for j in jobs)
+    assert graph.outputs["dbBackupCronJob"] == f"{env.app.name}-db-backup"
+    assert graph.outputs["dbRestoreCheckCronJob"] == f"{env.app.name}-db-restore-check"
+
+
+def test_cron_jobs_never_overlap_and_are_bounded(graph: ResourceGraph) -> None:
+    config = config_of(graph)
+    settings = {
+        "shop-api-db-backup": config.backup,
+        "shop-api-db-restore-check": config.restore_check,
+    }
+    for name, job in cron_jobs(graph).items():
+        spec = job["spec"]
+        expected = settings[name]
+        assert spec["concurrencyPolicy"] == "Forbid"
+        assert spec["schedule"] == expected.schedule
+        assert spec["timeZone"] == expected.time_zone
+        assert spec["startingDeadlineSeconds"] == expected.starting_deadline_seconds
+        assert spec["successfulJobsHistoryLimit"] == expected.successful_jobs_history_limit
+        assert spec["failedJobsHistoryLimit"] == expected.failed_jobs_history_limit
+        job_spec = spec["jobTemplate"]["spec"]
+        assert job_spec["backoffLimit"] == expected.backoff_limit
+        assert job_spec["activeDeadlineSeconds"] == expected.active_deadline_seconds
+        assert pod_spec(job)["restartPolicy"] == "Never"
+
+
+def test_job_pods_meet_the_restricted_profile(graph: ResourceGraph) -> None:
+    config = config_of(graph)
+    for job in cron_jobs(graph).values():
+        pod = pod_spec(job)
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert pod["automountServiceAccountToken"] is False
+        [container] = pod["containers"]
+        context = container["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["runAsUser"] == config.security.run_as_user
+        assert container["image"] == config.image
+        assert set(container["resources"]) == {"requests", "limits"}
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        assert set(mounts.values()) == set(volumes)
+        # The only writable place is the scratch volume, sized from the configuration.
+        writable = [m for m in container["volumeMounts"] if not m.get("readOnly")]
+        assert [m["name"] for m in writable] == ["scratch"]
+        assert "sizeLimit" in volumes["scratch"]["emptyDir"]
+        # The only token in the pod is the IRSA one, for STS.
+        projected = [v for v in volumes.values() if "projected" in v]
+        assert [v["name"] for v in projected] == ["aws-iam-token"]
+        [source] = projected[0]["projected"]["sources"]
+        assert source["serviceAccountToken"]["audience"] == "sts.amazonaws.com"
+
+
+def test_no_password_in_the_environment_or_on_a_command_line(graph: ResourceGraph) -> None:
+    for job in cron_jobs(graph).values():
+        [container] = pod_spec(job)["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        assert "PGPASSWORD" not in env
+        assert all("valueFrom" not in e for e in env.values())
+        assert env["PGPASSWORD_FILE"]["value"].startswith("/var/run/secrets/prodstack/db/")
+        assert container["command"][0] == "/bin/bash" and len(container["command"]) == 2
+        assert "args" not in container
+
+
+def test_the_scripts_come_from_the_package_through_one_config_map(graph: ResourceGraph) -> None:
+    config_map = graph.one("ConfigMap", "shop-api-db-backup-scripts")
+    assert config_map.inputs["data"] == script_files()
+    for name, job in cron_jobs(graph).items():
+        pod = pod_spec(job)
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes["scripts"]["configMap"]["name"] == "shop-api-db-backup-scripts"
+        [container] = pod["containers"]
+        script = container["command"][1].rsplit("/", 1)[1]
+        assert script == ("backup.sh" if name.endswith("-db-backup") else "restore-check.sh")
+        assert graph.one("ServiceAccount", pod["serviceAccountName"])
+        job_resource = graph.one("CronJob", name)
+        assert config_map.urn in job_resource.dependencies
+
+
+def test_passwords_come_from_vault_through_one_external_secret(graph: ResourceGraph) -> None:
+    config = config_of(graph)
+    assert config.secret_store is not None
+    credentials = graph.one("ExternalSecret", "shop-api-db-backup-credentials")
+    assert credentials.api_version == "external-secrets.io/v1"
+    spec = credentials.inputs["spec"]
+    assert spec["secretStoreRef"] == {"kind": "SecretStore", "name": config.secret_store.name}
+    assert spec["target"]["name"] == "shop-api-db-backup-credentials"
+    produced = {entry["secretKey"]: entry["remoteRef"] for entry in spec["data"]}
+    # Each job reads its own key; restoring into the backup's server repeats its password.
+    expected = {
+        "backup-password": config.database.password.vault,
+        "restore-check-password": config.restore_target.password.vault,
+    }
+    assert {k: (v["key"], v["property"]) for k, v in produced.items()} == {
+        k: (ref.key, ref.property) for k, ref in expected.items() if ref is not None
+    }
+    for name, job in cron_jobs(graph).items():
+        volumes = {v["name"]: v for v in pod_spec(job)["volumes"]}
+        secret = volumes["db-password"]["secret"]
+        assert secret["secretName"] == spec["target"]["name"]
+        [item] = secret["items"]
+        assert item["key"] in produced, name
+        assert credentials.urn in graph.one("CronJob", name).dependencies
+
+
+def test_job_pods_are_not_taken_for_the_app(graph: ResourceGraph) -> None:
+    """The app's Services, budgets and autoscaler select by name and instance: not these."""
+    app_selector = graph.one("Rollout").inputs["spec"]["selector"]["matchLabels"]
+    for job in cron_jobs(graph).values():
+        labels = job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+        assert not all(labels.get(k) == v for k, v in app_selector.items())
+        assert labels["app.kubernetes.io/component"] in ("db-backup", "db-restore-check")
+
+
+def test_job_pod_templates_validate_as_kubernetes_pod_templates(graph: ResourceGraph) -> None:
+    for document in manifests(graph):
+        if document["kind"] == "CronJob":
+            schemas.validate_built_in(document)
+
+
+def test_restore_check_targets_its_own_server_when_configured(graph: ResourceGraph) -> None:
+    config = config_of(graph)
+    [container] = pod_spec(cron_jobs(graph)["shop-api-db-restore-check"])["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    target = config.restore_target
+    assert env["PGHOST"] == target.host
+    assert env["PGDATABASE"] == target.database
+    assert env["RESTORE_DATABASE"] == config.restore_check.scratch_database
+    assert env["BACKUP_MAX_AGE_SECONDS"] == str(config.restore_check.max_backup_age_seconds)
+    assert env["BACKUP_BUCKET"] == bucket_ref(graph)
+    assert env["BACKUP_PREFIX"] == config.bucket.prefix
+
+
+# --- variants and standalone use --------------------------------------------------------------
+
+
+def test_kms_encryption_and_key_permissions() -> None:
+    key = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+    def use_kms(raw: dict[str, Any]) -> None:
+        raw["dbBackup"]["bucket"]["kmsKeyArn"] = key
+
+    graph = synthesize_environment(environment("production", use_kms), stack="production")
+    rule = only(graph, ENCRYPTION).inputs["rules"][0]
+    assert rule == {
+        "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key},
+        "bucketKeyEnabled": True,
+    }
+    policies = role_policies(graph)
+    expected = {"backup": ["kms:Decrypt", "kms:GenerateDataKey"], "restore-check": ["kms:Decrypt"]}
+    for role, actions in expected.items():
+        [statement] = [s for s in policies[role]["Statement"] if s["Resource"] == key]
+        assert statement["Action"] == actions
+        assert statement["Condition"] == {
+            "StringEquals": {"kms:ViaService": "s3.us-west-2.amazonaws.com"}
+        }
+
+
+def test_stacks_without_backups_do_not_build_them() -> None:
+    def drop(raw: dict[str, Any]) -> None:
+        del raw["dbBackup"]
+
+    graph = synthesize_environment(environment("dev", drop), stack="dev")
+    assert not graph.cloud_resources()
+    assert not graph.kind("CronJob")
+    assert "dbBackupCronJob" not in graph.outputs
+
+
+def test_db_backup_works_standalone_with_explicit_providers() -> None:
+    import pulumi_aws as aws
+    import pulumi_kubernetes as k8s
+
+    config = config_of_stack("dev")
+
+    def program() -> None:
+        cluster = k8s.Provider("other-cluster", kubeconfig="{}")
+        account = aws.Provider("other-account", region="eu-west-1")
+        backups = DbBackup(
+            "orders-backups",
+            DbBackupArgs(identity=AppIdentity(name="orders", namespace="orders"), config=config),
+            opts=pulumi.ResourceOptions(providers=[cluster, account]),
+        )
+        pulumi.export("job", backups.backup_cron_job_name)
+        pulumi.export("selector", backups.pod_selector)
+
+    graph = synthesize(program, stack="standalone")
+    component = graph.of_type("prodstack:index:DbBackup")[0]
+    children = graph.children(component)
+    assert children and all(child.name.startswith("orders-backups-") for child in children)
+    for child in children:
+        expected = "other-cluster" if child.type.startswith("kubernetes:") else "other-account"
+        assert child.provider is not None and f"::{expected}::" in child.provider, child.name
+    assert graph.outputs["job"] == "orders-db-backup"
+    assert graph.one("CronJob", "orders-db-restore-check").namespace == "orders"
+    assert graph.outputs["selector"] == {
+        "app.kubernetes.io/name": "orders-db-backup",
+        "app.kubernetes.io/instance": "orders-db-backup",
+    }
+
+
+def config_of_stack(stack: str) -> DbBackupConfig:
+    config = parse_environment(raw_config(stack)).db_backup
+    assert config is not None
+    return config
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "production"])
+def test_every_stack_configures_backups(stack: str) -> None:
+    assert config_of_stack(stack).bucket.prefix == "database/"

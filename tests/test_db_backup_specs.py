@@ -1,0 +1,264 @@
+"""Pure spec builders of DbBackup: bucket rules, IAM documents, CronJob and pod specs."""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from prodstack.config import BackupBucket, DbBackupConfig
+from prodstack.specs import backup_jobs, backup_storage
+from tests.support.stacks import raw_config
+
+ARN = "arn:aws:s3:::backups"
+segments = st.from_regex(r"[A-Za-z0-9._-]{1,12}", fullmatch=True).filter(
+    lambda s: s not in (".", "..")
+)
+prefixes = st.lists(segments, min_size=1, max_size=3).map(lambda parts: "/".join(parts) + "/")
+kms_keys = st.none() | st.just("arn:aws:kms:us-west-2:111122223333:key/abcd-1234")
+
+
+def bucket(**values: Any) -> BackupBucket:
+    return BackupBucket.model_validate({"region": "us-west-2", **values})
+
+
+def config(**overrides: Any) -> DbBackupConfig:
+    raw = {**raw_config("staging")["dbBackup"], **overrides}
+    return DbBackupConfig.model_validate(raw)
+
+
+def allowed(document: dict[str, Any], action: str, resource: str, prefix: str = "") -> bool:
+    """A tiny IAM evaluator for the documents here: Allow statements, wildcard resources and
+    the s3:prefix StringLike condition of ListBucket."""
+    for statement in document["Statement"]:
+        actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
+        resources = statement["Resource"]
+        resources = [resources] if isinstance(resources, str) else resources
+        if action not in actions or not any(fnmatch.fnmatchcase(resource, r) for r in resources):
+            continue
+        condition = statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
+        if condition is not None and not any(fnmatch.fnmatchcase(prefix, c) for c in condition):
+            continue
+        return True
+    return False
+
+
+@given(prefix=prefixes, other=prefixes, key=kms_keys, write=st.booleans())
+def test_access_is_confined_to_the_prefix(
+    prefix: str, other: str, key: str | None, write: bool
+) -> None:
+    document = backup_storage.backup_access_policy(
+        ARN, bucket(prefix=prefix, kmsKeyArn=key), write=write
+    )
+    inside = f"{ARN}/{prefix}20250101T020000Z/postgresql.dump"
+    assert allowed(document, "s3:GetObject", inside)
+    assert allowed(document, "s3:PutObject", inside) is write
+    assert allowed(document, "s3:ListBucket", ARN, prefix=prefix)
+    if not other.startswith(prefix):
+        outside = f"{ARN}/{other}latest"
+        assert not allowed(document, "s3:GetObject", outside)
+        assert not allowed(document, "s3:PutObject", outside)
+        assert not allowed(document, "s3:ListBucket", ARN, prefix=other)
+    for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutBucketPolicy"):
+        assert not allowed(document, action, inside)
+    assert all(statement["Effect"] == "Allow" for statement in document["Statement"])
+
+
+@given(namespace=segments, account=segments)
+def test_trust_names_one_service_account(namespace: str, account: str) -> None:
+    issuer = "oidc.eks.us-west-2.amazonaws.com/id/ABC"
+    provider = f"arn:aws:iam::111122223333:oidc-provider/{issuer}"
+    trust = backup_storage.irsa_trust_policy(provider, issuer, namespace, account)
+    [statement] = trust["Statement"]
+    conditions = statement["Condition"]
+    assert list(conditions) == ["StringEquals"]  # exact match, no wildcards
+    assert conditions["StringEquals"] == {
+        f"{issuer}:sub": f"system:serviceaccount:{namespace}:{account}",
+        f"{issuer}:aud": "sts.amazonaws.com",
+    }
+
+
+@given(
+    prefix=prefixes,
+    days=st.integers(1, 3650),
+    noncurrent=st.integers(1, 365),
+    abort=st.integers(1, 30),
+)
+def test_one_lifecycle_rule_carries_every_expiry(
+    prefix: str, days: int, noncurrent: int, abort: int
+) -> None:
+    rules = backup_storage.lifecycle_rules(
+        bucket(
+            prefix=prefix,
+            retentionDays=days,
+            noncurrentVersionDays=noncurrent,
+            abortIncompleteUploadDays=abort,
+        )
+    )
+    assert len(rules) == 1
+    [rule] = rules
+    assert rule["status"] == "Enabled"
+    assert rule["filter"] == {"prefix": prefix}
+    assert rule["expiration"] == {"days": days}
+    assert rule["noncurrent_version_expiration"] == {"noncurrent_days": noncurrent}
+    assert rule["abort_incomplete_multipart_upload"] == {"days_after_initiation": abort}
+
+
+def test_encryption_is_aes256_unless_a_key_is_named() -> None:
+    assert backup_storage.encryption_rule(bucket()) == {
+        "apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}
+    }
+    key = "arn:aws:kms:us-west-2:111122223333:alias/backups"
+    assert backup_storage.encryption_rule(bucket(kmsKeyArn=key)) == {
+        "apply_server_side_encryption_by_default": {
+            "sse_algorithm": "aws:kms",
+            "kms_master_key_id": key,
+        },
+        "bucket_key_enabled": True,
+    }
+
+
+def test_public_access_block_switches_everything_on() -> None:
+    assert backup_storage.public_access_block() == dict.fromkeys(
+        (
+            "block_public_acls",
+            "block_public_policy",
+            "ignore_public_acls",
+            "restrict_public_buckets",
+        ),
+        True,
+    )
+
+
+def wiring(service_account: str = "orders-db-backup") -> backup_jobs.JobWiring:
+    return backup_jobs.JobWiring(
+        service_account=service_account,
+        scripts_config_map="orders-db-backup-scripts",
+        bucket_name="backups",
+        role_arn="arn:aws:iam::111122223333:role/backup",
+        scripts_sha256="0" * 64,
+        credentials_secret="orders-db-backup-credentials",
+    )
+
+
+def password_volume(pod: dict[str, Any]) -> dict[str, Any]:
+    volume = next(v for v in pod["volumes"] if v["name"] == "db-password")
+    secret: dict[str, Any] = volume["secret"]
+    return secret
+
+
+def test_backup_cron_job_spec() -> None:
+    cfg = config()
+    spec = backup_jobs.backup_cron_job_spec(cfg, {"a": "b"}, wiring())
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert spec["schedule"] == cfg.backup.schedule
+    template = spec["jobTemplate"]["spec"]["template"]
+    assert template["metadata"] == {
+        "labels": {"a": "b"},
+        "annotations": {"prodstack.io/scripts-sha256": "0" * 64},
+    }
+    [container] = template["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["PGHOST"] == cfg.database.host and env["PGDATABASE"] == cfg.database.database
+    assert env["PGSSLMODE"] == "verify-full"
+    assert env["PGSSLROOTCERT"] == cfg.database.ssl_root_cert
+    assert env["AWS_ROLE_ARN"] == "arn:aws:iam::111122223333:role/backup"
+    assert env["AWS_WEB_IDENTITY_TOKEN_FILE"].startswith(backup_jobs.AWS_TOKEN_DIR)
+    assert env["HOME"] == env["TMPDIR"] == env["SCRATCH_DIR"] == "/scratch"
+    assert "RESTORE_DATABASE" not in env
+    assert container["command"] == ["/bin/bash", "/opt/prodstack/scripts/backup.sh"]
+    # A Vault password lands in the credentials Secret under the job's own key.
+    assert password_volume(template["spec"]) == {
+        "secretName": "orders-db-backup-credentials",
+        "items": [{"key": "backup-password", "path": "password"}],
+        "defaultMode": 0o440,
+    }
+
+
+def test_restore_check_defaults_to_the_backup_server_maintenance_database() -> None:
+    cfg = config()
+    spec = backup_jobs.restore_check_cron_job_spec(cfg, {}, wiring("orders-db-restore-check"))
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["PGHOST"] == cfg.database.host
+    assert env["PGUSER"] == cfg.database.user
+    assert env["PGDATABASE"] == "postgres"
+    assert env["RESTORE_DATABASE"] == "prodstack_restore_check"
+    assert env["BACKUP_MAX_AGE_SECONDS"] == str(26 * 3600)
+    assert pod["serviceAccountName"] == "orders-db-restore-check"
+    assert password_volume(pod)["items"] == [{"key": "restore-check-password", "path": "password"}]
+
+
+def test_an_existing_secret_and_no_ca_bundle() -> None:
+    database = dict(
+        raw_config("staging")["dbBackup"]["database"],
+        sslMode="require",
+        password={"secret": {"name": "orders-db", "key": "backup"}},
+    )
+    del database["sslRootCert"]
+    cfg = config(database=database)
+    pod = backup_jobs.job_pod_spec(
+        cfg,
+        script="backup.sh",
+        job_name="backup",
+        database=cfg.database,
+        job=cfg.backup,
+        wiring=wiring(),
+    )
+    assert password_volume(pod)["secretName"] == "orders-db"
+    assert password_volume(pod)["items"] == [{"key": "backup", "path": "password"}]
+    assert "PGSSLROOTCERT" not in {e["name"] for e in pod["containers"][0]["env"]}
+    assert backup_jobs.vault_passwords(cfg) == {}
+
+
+def test_vault_passwords_become_one_external_secret() -> None:
+    def vault(key: str) -> dict[str, Any]:
+        return {"vault": {"key": key, "property": "pw"}}
+
+    restore = {
+        "host": "restore.internal",
+        "user": "restore_check",
+        "password": vault("staging/restore"),
+        "sslMode": "require",
+    }
+    cfg = config(restoreCheck={"database": restore})
+    passwords = backup_jobs.vault_passwords(cfg)
+    assert sorted(passwords) == ["backup-password", "restore-check-password"]
+    assert cfg.secret_store is not None
+    spec = backup_jobs.credentials_external_secret_spec(
+        cfg.secret_store, "orders-db-backup-credentials", passwords
+    )
+    assert spec == {
+        "refreshInterval": "1h",
+        "secretStoreRef": {"kind": "SecretStore", "name": "shop-api-vault"},
+        "target": {
+            "name": "orders-db-backup-credentials",
+            "creationPolicy": "Owner",
+            "deletionPolicy": "Retain",
+        },
+        "data": [
+            {
+                "secretKey": "backup-password",
+                "remoteRef": {"key": "staging/database-backup", "property": "password"},
+            },
+            {
+                "secretKey": "restore-check-password",
+                "remoteRef": {"key": "staging/restore", "property": "pw"},
+            },
+        ],
+    }
+
+
+def test_script_files_are_the_packaged_scripts() -> None:
+    files = backup_jobs.script_files()
+    assert sorted(files) == ["backup.sh", "common.sh", "restore-check.sh"]
+    assert files["backup.sh"].startswith("#!/usr/bin/env bash\n")
+    assert "set -euo pipefail" in files["backup.sh"]
+    assert "set -euo pipefail" in files["restore-check.sh"]
+    checksum = backup_jobs.scripts_checksum(files)
+    changed = {**files, "common.sh": files["common.sh"] + "\n"}
+    assert backup_jobs.scripts_checksum(changed) != checksum
