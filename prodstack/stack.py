@@ -11,11 +11,15 @@ from prodstack.components.canary_app import CanaryApp, CanaryAppArgs
 from prodstack.config.environment import EnvironmentConfig
 
 
-def build(env: EnvironmentConfig) -> dict[str, Any]:
-    """Create the stack's resources; returns the values the program exports."""
+def build(env: EnvironmentConfig, *, name_prefix: str = "") -> dict[str, Any]:
+    """Create the stack's resources; returns the values the program exports.
+
+    ``name_prefix`` starts every top-level logical name, so that one program can build several
+    environments side by side (each with its own app name and namespace) without URN clashes.
+    """
     app = env.app
     namespace = k8s.core.v1.Namespace(
-        "namespace",
+        f"{name_prefix}namespace",
         metadata={
             "name": env.namespace,
             "labels": {
@@ -28,7 +32,7 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
         },
     )
     canary_app = CanaryApp(
-        app.name,
+        f"{name_prefix}{app.name}",
         CanaryAppArgs(app=app, namespace=env.namespace, instance=f"{app.name}-{env.environment}"),
         opts=pulumi.ResourceOptions(depends_on=[namespace]),
     )
