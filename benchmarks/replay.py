@@ -6,8 +6,9 @@ for each token (``kubernetes:core/v1:Service`` -> ``pulumi_kubernetes.core.v1.Se
 ``kubernetes:argoproj.io/v1alpha1:Rollout`` -> ``pulumi_kubernetes.apiextensions.CustomResource``,
 ``aws:s3/bucket:Bucket`` -> ``pulumi_aws.s3.Bucket``), with the top-level inputs as keyword
 arguments (camelCase -> snake_case) and nested values as recorded. ``replay_program`` declares
-them in recorded order, with the same dependencies: what a hand-written program with the same
-resources would do, without components, configuration models or spec builders.
+them in recorded order, with the same dependencies and providers, and exports the same stack
+outputs: what a hand-written program with the same resources would do, without components,
+configuration models or spec builders.
 """
 
 from __future__ import annotations
@@ -61,6 +62,18 @@ class Replayable:
     provider: int | None
     protect: bool
     retain_on_delete: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to replay: the custom resources, and the stack outputs the program exported."""
+
+    declarations: tuple[Declaration, ...]
+    outputs: Mapping[str, Any]
+
+
+def plan(graph: ResourceGraph) -> Plan:
+    return Plan(tuple(declarations(graph)), dict(graph.outputs))
 
 
 def declarations(graph: ResourceGraph) -> list[Declaration]:
@@ -168,8 +181,11 @@ def prepare(found: Sequence[Declaration]) -> list[Replayable]:
     return prepared
 
 
-def replay_program(prepared: Sequence[Replayable]) -> Program:
-    """A program that declares every prepared resource directly, in order."""
+def replay_program(
+    prepared: Sequence[Replayable], outputs: Mapping[str, Any] | None = None
+) -> Program:
+    """A program that declares every prepared resource directly, in order, and exports
+    ``outputs`` (recorded stack outputs) as plain values."""
 
     def program() -> None:
         created: list[pulumi.CustomResource] = []
@@ -190,6 +206,8 @@ def replay_program(prepared: Sequence[Replayable]) -> Program:
                     opts, pulumi.ResourceOptions(retain_on_delete=True)
                 )
             created.append(item.factory(item.name, opts=opts, **kwargs))
+        for key, value in (outputs or {}).items():
+            pulumi.export(key, _secrets_as_outputs(_plain(value)))
 
     return program
 

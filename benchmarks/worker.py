@@ -6,7 +6,7 @@ for every sample so that no run inherits another's imports, caches or heap.
 
 Cases:
   platform N [--dump FILE]   prodstack: N services built by prodstack.stack.build
-  replay FILE [--services N] the floor: FILE's declarations with the raw SDK classes
+  replay FILE [--services N] the floor: FILE's resources and outputs with the raw SDK
   production [--dump FILE]   the production stack, synthesized and rendered (first run)
   replay-cold FILE           the floor of ``production``: classes resolved inside the timer
 """
@@ -21,7 +21,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from benchmarks.replay import Plan
 
 
 def peak_rss_mb() -> float:
@@ -52,9 +55,9 @@ class Timer:
 
 def _dump(graph: Any, path: str | None) -> None:
     if path:
-        from benchmarks.replay import declarations
+        from benchmarks.replay import plan
 
-        Path(path).write_bytes(pickle.dumps(declarations(graph)))
+        Path(path).write_bytes(pickle.dumps(plan(graph)))
 
 
 def _customs(graph: Any) -> int:
@@ -82,10 +85,11 @@ def replay(path: str, services: int) -> dict[str, Any]:
     from benchmarks.replay import prepare, replay_program
     from prodstack.synth import synthesize
 
-    prepared = prepare(pickle.loads(Path(path).read_bytes()))
+    found: Plan = pickle.loads(Path(path).read_bytes())
+    prepared = prepare(found.declarations)
     synthesize(replay_program(prepared[: len(prepared) // services]), stack=PLATFORM_STACK)
     with Timer() as timer:
-        graph = synthesize(replay_program(prepared), stack=PLATFORM_STACK)
+        graph = synthesize(replay_program(prepared, found.outputs), stack=PLATFORM_STACK)
     return {**timer.result(), "customs": _customs(graph)}
 
 
@@ -116,9 +120,10 @@ def replay_cold(path: str) -> dict[str, Any]:
     from benchmarks.replay import prepare, replay_program
     from prodstack.synth import synthesize
 
-    found = pickle.loads(Path(path).read_bytes())
+    found: Plan = pickle.loads(Path(path).read_bytes())
     with Timer() as timer:
-        graph = synthesize(replay_program(prepare(found)), stack="production")
+        program = replay_program(prepare(found.declarations), found.outputs)
+        graph = synthesize(program, stack="production")
     return {**timer.result(), "customs": _customs(graph)}
 
 

@@ -26,7 +26,7 @@ from benchmarks.platform import (
 )
 from benchmarks.replay import (
     ReplayError,
-    declarations,
+    plan,
     prepare,
     replay_program,
     resource_factory,
@@ -57,7 +57,9 @@ def custom_view(graph: ResourceGraph) -> dict[Key, dict[str, Any]]:
 
 
 def replayed(graph: ResourceGraph) -> ResourceGraph:
-    return synthesize(replay_program(prepare(declarations(graph))), stack=graph.stack)
+    recorded = plan(graph)
+    program = replay_program(prepare(recorded.declarations), recorded.outputs)
+    return synthesize(program, stack=graph.stack)
 
 
 def test_the_floor_registers_the_same_resources_with_equal_inputs() -> None:
@@ -66,6 +68,7 @@ def test_the_floor_registers_the_same_resources_with_equal_inputs() -> None:
     assert graph.components(), "prodstack builds components; the floor must not"
     assert not floor.components()
     assert custom_view(floor) == custom_view(graph)
+    assert floor.outputs == graph.outputs and "svc001-rolloutName" in floor.outputs
 
 
 def test_the_floor_replays_aws_resources_providers_secrets_and_unknowns() -> None:
@@ -103,10 +106,13 @@ def test_the_floor_replays_aws_resources_providers_secrets_and_unknowns() -> Non
             bucket=bucket.bucket,
             rules=[{"id": "expire", "status": "Enabled", "expiration": {"days": 30}}],
         )
+        pulumi.export("bucket", bucket.bucket)
+        pulumi.export("token", pulumi.Output.secret({"value": "s3cr3t"}))
 
     graph = synthesize(program, stack="replay")
     floor = replayed(graph)
     assert custom_view(floor) == custom_view(graph)
+    assert floor.outputs == graph.outputs
     secret = custom_view(floor)[("kubernetes:core/v1:Secret", "creds")]
     assert secret["provider"] == ("pulumi:providers:kubernetes", "cluster")
     assert isinstance(secret["inputs"]["stringData"], Secret)
@@ -193,14 +199,14 @@ def test_targets_pass_and_miss_where_the_issue_says() -> None:
     overhead = next(v for t, v in found.items() if t.startswith("component overhead"))
     assert overhead.passed and "1.14x at N=200" in overhead.detail
     linear = next(v for t, v in found.items() if t.startswith("linear"))
-    assert linear.passed is True and linear.detail == "24.0x"
+    assert linear.passed is True and linear.detail.startswith("24.0x")
     assert found["`import prodstack` <= 1.3x the floor"].passed is True
 
     slow = {10: row("N=10", 1.0, 0.9), 200: row("N=200", 31.0, 20.0, memory=2100)}
     found = {v.target.split(":")[0].split(" ")[0]: v for v in verdicts(slow, [])}
     assert found["component"].passed is False
     assert found["linear"].passed is False
-    assert found["N=200"].passed is False and "31.0 s, 2100 MB" in found["N=200"].detail
+    assert found["N=200"].passed is False and "2100 MB" in found["N=200"].detail
 
 
 def test_targets_that_this_run_cannot_judge_are_not_judged() -> None:
