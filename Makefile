@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STACKS := dev staging production
 OUT ?= rendered
 
-.PHONY: render test lint venv tools clean
+.PHONY: render test lint venv tools clean bench profile
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,21 @@ test: venv tools lint
 tools:
 	@bash scripts/install-tools.sh
 
+## Benchmarks against the raw-SDK floor (docs/performance.md); BENCH_ARGS=--quick for a smoke run.
+bench: venv
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+$(BIN)/.bench-installed: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+## Where a platform run's time goes, sampled with py-spy (PROFILE_ARGS="--n 200 --floor").
+profile: $(BIN)/.bench-installed
+	$(BIN)/python -m benchmarks.profile $(PROFILE_ARGS)
+
 lint: venv
-	$(BIN)/ruff check prodstack tests stacks
-	$(BIN)/ruff format --check prodstack tests stacks
+	$(BIN)/ruff check prodstack tests stacks benchmarks
+	$(BIN)/ruff format --check prodstack tests stacks benchmarks
 	$(BIN)/mypy
 
 clean:

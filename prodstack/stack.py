@@ -26,8 +26,12 @@ from prodstack.specs.network import app_flows, database_flow, https_flow
 from prodstack.specs.rbac import api_token_mount, api_token_volume
 
 
-def build(env: EnvironmentConfig) -> dict[str, Any]:
-    """Create the stack's resources; returns the values the program exports."""
+def build(env: EnvironmentConfig, *, name_prefix: str = "") -> dict[str, Any]:
+    """Create the stack's resources; returns the values the program exports.
+
+    ``name_prefix`` starts every top-level logical name, so that one program can build several
+    environments side by side (each with its own app name and namespace) without URN clashes.
+    """
     app = env.app
     identity = AppIdentity(
         name=app.name,
@@ -66,7 +70,7 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
         lb_spec.namespace_labels(env.load_balancer) if env.load_balancer else {}
     )
     baseline = SecurityBaseline(
-        "security",
+        f"{name_prefix}security",
         SecurityBaselineArgs(
             identity=identity,
             pod_security_version=security.pod_security_version,
@@ -96,7 +100,7 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
     if env.vault_secrets is not None:
         # External Secrets logs in to Vault as the account CanaryApp creates for the app.
         secrets = VaultSecrets(
-            f"{app.name}-secrets",
+            f"{name_prefix}{app.name}-secrets",
             VaultSecretsArgs(identity=identity, config=env.vault_secrets),
             opts=in_namespace,
         )
@@ -112,12 +116,14 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
         depends.append(secrets)
     if env.ha is not None:
         ha = HAPolicy(
-            app.name,
+            f"{name_prefix}{app.name}",
             HAPolicyArgs(identity=identity, ha=env.ha, replicas=env.replica_range),
             opts=in_namespace,
         )
         app_args = dataclasses.replace(app_args, scheduling=ha.scheduling)
-    canary_app = CanaryApp(app.name, app_args, opts=pulumi.ResourceOptions(depends_on=depends))
+    canary_app = CanaryApp(
+        f"{name_prefix}{app.name}", app_args, opts=pulumi.ResourceOptions(depends_on=depends)
+    )
     exports: dict[str, Any] = {
         "namespace": baseline.namespace_name,
         "rolloutName": canary_app.rollout_name,
@@ -134,7 +140,7 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
             else None
         )
         Observability(
-            f"{app.name}-observability",
+            f"{name_prefix}{app.name}-observability",
             ObservabilityArgs(
                 identity=identity,
                 config=env.observability,
@@ -150,7 +156,7 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
         )
     if env.autoscaling is not None or env.load_balancer is not None:
         scaling = Autoscaling(
-            app.name,
+            f"{name_prefix}{app.name}",
             AutoscalingArgs(
                 identity=identity,
                 rollout_name=canary_app.rollout_name,
@@ -166,7 +172,9 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
 
         # After VaultSecrets: its SecretStore reads the backup passwords.
         db_backup = DbBackup(
-            f"{app.name}-db-backup", backup_args, opts=pulumi.ResourceOptions(depends_on=depends)
+            f"{name_prefix}{app.name}-db-backup",
+            backup_args,
+            opts=pulumi.ResourceOptions(depends_on=depends),
         )
         exports |= {
             "dbBackupBucket": db_backup.bucket_name,
@@ -177,7 +185,7 @@ def build(env: EnvironmentConfig) -> dict[str, Any]:
         }
     if env.gitops is not None:
         application = ArgoCDApplication(
-            f"{app.name}-gitops",
+            f"{name_prefix}{app.name}-gitops",
             ArgoCDApplicationArgs(
                 identity=identity,
                 gitops=env.gitops,

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import inspect
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pytest
 from pulumi.runtime import mocks
 from pulumi.runtime.proto import resource_pb2
 
-from prodstack.synth import synthesize
-from prodstack.synth.monitor import RECORDED_FIELDS
+from prodstack.synth import Unknown, engine, synthesize
+from prodstack.synth.engine import GEN0_THRESHOLD
+from prodstack.synth.manifests import manifests
+from prodstack.synth.monitor import (
+    FORWARDED_FIELDS,
+    RECORDED_FIELDS,
+    PlaceholderMocks,
+    placeholder,
+)
 
 
 def test_register_resource_request_still_carries_the_recorded_fields() -> None:
@@ -70,3 +81,73 @@ def test_numbers_arrive_as_ints_again() -> None:
     spec = synthesize(program).one("Thing").inputs["spec"]
     assert spec == {"count": 3, "ratio": 0.5}
     assert isinstance(spec["count"], int)
+
+
+def test_the_mock_monitor_internals_the_recorder_reuses_are_still_there() -> None:
+    # RecordingMonitor._register does MockMonitor.RegisterResource's work with one
+    # deserialization instead of two; it relies on these.
+    fields = {field.name for field in resource_pb2.RegisterResourceRequest.DESCRIPTOR.fields}
+    assert set(FORWARDED_FIELDS) <= fields
+    assert callable(mocks._resolve_callbacks)
+    parameters = inspect.signature(mocks.MockResourceArgs).parameters
+    assert {"typ", "name", "inputs", "provider", "resource_id", "custom", "transforms"} <= set(
+        parameters
+    )
+    assert mocks.MockMonitor.ResourceRegistration._fields == ("urn", "id", "state")
+
+
+def test_mocks_outputs_reach_the_program() -> None:
+    def program() -> None:
+        account = k8s.core.v1.ServiceAccount("sa", metadata={"name": "sa", "namespace": "ns"})
+        pulumi.export("uid", account.metadata.apply(lambda meta: meta["uid"]))
+        pulumi.export("id", account.id)
+
+    outputs = synthesize(program).outputs
+    assert outputs["id"] == "ns/sa"
+    assert outputs["uid"] == placeholder("kubernetes:core/v1:ServiceAccount", "sa", "metadata.uid")
+
+
+def test_unknown_inputs_are_recorded_as_unknown_and_reach_the_mocks_as_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[dict[str, Any]] = []
+
+    class Spy(PlaceholderMocks):
+        def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+            seen.append(args.inputs)
+            return super().new_resource(args)
+
+    def program() -> None:
+        unknown: pulumi.Output[str] = pulumi.Output(
+            set(), _resolved(None), is_known=_resolved(False), is_secret=_resolved(False)
+        )
+        k8s.core.v1.ConfigMap(
+            "cm", metadata={"name": "cm", "namespace": "ns"}, data={"later": unknown, "now": "1"}
+        )
+
+    spy = Spy()
+    monkeypatch.setattr(engine, "PlaceholderMocks", lambda: spy)
+    graph = synthesize(program)
+    data = graph.one("ConfigMap").inputs["data"]
+    assert isinstance(data["later"], Unknown) and data["now"] == "1"
+    assert manifests(graph)[0]["data"] == {"later": "<unknown>", "now": "1"}
+    assert seen[-1]["data"] == {"later": None, "now": "1"}
+
+
+def test_collector_settings_are_restored_after_a_run_even_a_failing_one() -> None:
+    before = (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled())
+
+    def failing() -> None:
+        assert gc.get_threshold()[0] >= GEN0_THRESHOLD
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        synthesize(failing)
+    synthesize(lambda: None)
+    assert (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()) == before
+
+
+def _resolved(value: Any) -> asyncio.Future[Any]:
+    future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
+    future.set_result(value)
+    return future

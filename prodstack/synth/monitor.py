@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pulumi.output import Unknown as SdkUnknown
 from pulumi.runtime import mocks, rpc
-from pulumi.runtime.sync_await import _ensure_event_loop
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from prodstack.synth.graph import Resource
 from prodstack.synth.values import normalize
@@ -23,6 +25,9 @@ RECORDED_FIELDS = (
     "protect",
     "retainOnDelete",
 )
+# Fields that RecordingMonitor passes on to the mocks, as MockMonitor.RegisterResource does.
+FORWARDED_FIELDS = ("importId", "transforms")
+STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 def placeholder(type_: str, name: str, prop: str) -> str:
@@ -90,13 +95,12 @@ class RecordingMonitor(mocks.MockMonitor):
         self._urns: set[str] = set()
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        _ensure_event_loop()  # type: ignore[no-untyped-call]
+        response, received = self._register(request)
         urn = self.make_urn(request.parent, request.type, request.name)
         if urn in self._urns:
             raise DuplicateResourceError(f"duplicate resource URN {urn}")
         self._urns.add(urn)
-        inputs = normalize(rpc.deserialize_properties(request.object, keep_unknowns=True))
+        inputs = normalize(received)
         self.recorded.append(
             Resource(
                 urn=urn,
@@ -112,3 +116,48 @@ class RecordingMonitor(mocks.MockMonitor):
             )
         )
         return response
+
+    def _register(self, request: Any) -> tuple[Any, Any]:
+        """``MockMonitor.RegisterResource`` with one deserialization of the inputs instead of
+        two (its own, then the recorder's): the record keeps unknowns, and the mocks see them
+        as None, as the SDK's deserialization outside a preview gives them."""
+        _ensure_event_loop()  # type: ignore[no-untyped-call]
+        received = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        if request.type == STACK_TYPE:
+            return super().RegisterResource(request), received  # type: ignore[no-untyped-call]
+        urn = self.make_urn(request.parent, request.type, request.name)
+        args = mocks.MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=_unknowns_as_none(received) if _has_unknowns(received) else received,
+            provider=request.provider,
+            resource_id=request.importId,
+            custom=request.custom or False,
+            transforms=mocks._resolve_callbacks(request.transforms),
+        )
+        found_id, state = self.mocks.new_resource(args)
+        id_ = found_id or ""
+        outputs = _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        response = resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=outputs)
+        return response, received
+
+
+def _has_unknowns(value: Any) -> bool:
+    if isinstance(value, SdkUnknown):
+        return True
+    if isinstance(value, dict):
+        return any(_has_unknowns(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_unknowns(item) for item in value)
+    return False
+
+
+def _unknowns_as_none(value: Any) -> Any:
+    if isinstance(value, SdkUnknown):
+        return None
+    if isinstance(value, dict):
+        return {key: _unknowns_as_none(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unknowns_as_none(item) for item in value]
+    return value

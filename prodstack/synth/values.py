@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pulumi.output import Unknown as SdkUnknown
 from pulumi.runtime import rpc
 
 REDACTED = "[secret]"
@@ -35,6 +36,8 @@ def normalize(value: Any) -> Any:
         return int(value) if value.is_integer() else value
     if isinstance(value, str):
         return Unknown() if value == rpc.UNKNOWN else value
+    if isinstance(value, SdkUnknown):  # what deserializing with keep_unknowns gives
+        return Unknown()
     if isinstance(value, dict):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
             return Secret(normalize(value.get("value")))
