@@ -17,6 +17,7 @@ import yaml
 from prodstack import AppIdentity
 from prodstack.components.vault_secrets import VaultSecrets, VaultSecretsArgs
 from prodstack.config import VaultSecretsConfig
+from prodstack.pod_security import ALLOWED_VOLUME_TYPES
 from prodstack.render import render
 from prodstack.specs import vault_secrets as spec
 from prodstack.synth import Resource, ResourceGraph, synthesize
@@ -28,17 +29,6 @@ requires_crds = pytest.mark.skipif(
     schemas.crd_dir() is None, reason=f"set {schemas.CRD_DIR_ENV} to the upstream CRD folder"
 )
 WORKLOADS = ("Rollout", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
-# Volume types the restricted Pod Security profile admits.
-RESTRICTED_VOLUMES = {
-    "configMap",
-    "csi",
-    "downwardAPI",
-    "emptyDir",
-    "ephemeral",
-    "persistentVolumeClaim",
-    "projected",
-    "secret",
-}
 
 
 def pod_specs(graph: ResourceGraph) -> Iterator[tuple[Resource, dict[str, Any]]]:
@@ -190,7 +180,7 @@ def test_pod_volumes_stay_within_the_restricted_profile(graph: ResourceGraph) ->
     for workload, pod in pod_specs(graph):
         for volume in pod["volumes"]:
             kinds = set(volume) - {"name"}
-            assert kinds <= RESTRICTED_VOLUMES, (workload.object_name, volume["name"])
+            assert kinds <= ALLOWED_VOLUME_TYPES, (workload.object_name, volume["name"])
 
 
 # A URL that carries a password (scheme://user:password@host), outside template actions.

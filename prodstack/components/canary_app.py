@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from prodstack.components.outputs import known_after
 from prodstack.config.app import AppConfig
 from prodstack.identity import AppIdentity
 from prodstack.specs import analysis as analysis_spec
@@ -222,12 +223,12 @@ class CanaryApp(pulumi.ComponentResource):
             ),
         )
 
-        self.rollout_name = _name_after(rollout, app.name)
-        self.service_name = _name_after(services["service"], app.name)
-        self.stable_service_name = _name_after(services["stable"], f"{app.name}-stable")
-        self.canary_service_name = _name_after(services["canary"], f"{app.name}-canary")
+        self.rollout_name = known_after(rollout, app.name)
+        self.service_name = known_after(services["service"], app.name)
+        self.stable_service_name = known_after(services["stable"], f"{app.name}-stable")
+        self.canary_service_name = known_after(services["canary"], f"{app.name}-canary")
         self.service_account_name = (
-            _name_after(created[0], sa_name) if created else pulumi.Output.from_input(sa_name)
+            known_after(created[0], sa_name) if created else pulumi.Output.from_input(sa_name)
         )
         self.selector_labels = pulumi.Output.from_input(selector)
         self.analysis_template_names = pulumi.Output.from_input([*refs.background, *refs.gate])
@@ -244,8 +245,3 @@ class CanaryApp(pulumi.ComponentResource):
                 "analysis_template_names": self.analysis_template_names,
             }
         )
-
-
-def _name_after(resource: pulumi.Resource, name: str) -> pulumi.Output[str]:
-    """A known object name that resolves once the object exists (so dependents wait for it)."""
-    return resource.urn.apply(lambda _: name)

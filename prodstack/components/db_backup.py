@@ -11,6 +11,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 import prodstack
+from prodstack.components.outputs import known_after
 from prodstack.config.db_backup import DbBackupConfig
 from prodstack.identity import AppIdentity
 from prodstack.specs import backup_jobs, backup_storage
@@ -252,10 +253,10 @@ class DbBackup(pulumi.ComponentResource):
         self.backup_prefix = pulumi.Output.from_input(bucket_config.prefix)
         self.backup_role_arn = roles["backup"].arn
         self.restore_check_role_arn = roles["restore-check"].arn
-        self.backup_cron_job_name = _name_after(backup_job, args.backup_name)
-        self.restore_check_cron_job_name = _name_after(restore_job, args.restore_check_name)
-        self.backup_service_account_name = _name_after(service_accounts["backup"], args.backup_name)
-        self.restore_check_service_account_name = _name_after(
+        self.backup_cron_job_name = known_after(backup_job, args.backup_name)
+        self.restore_check_cron_job_name = known_after(restore_job, args.restore_check_name)
+        self.backup_service_account_name = known_after(service_accounts["backup"], args.backup_name)
+        self.restore_check_service_account_name = known_after(
             service_accounts["restore-check"], args.restore_check_name
         )
         self.namespace = pulumi.Output.from_input(namespace)
@@ -275,8 +276,3 @@ class DbBackup(pulumi.ComponentResource):
                 "pod_selector": self.pod_selector,
             }
         )
-
-
-def _name_after(resource: pulumi.Resource, name: str) -> pulumi.Output[str]:
-    """A known object name that resolves once the object exists (so dependents wait for it)."""
-    return resource.urn.apply(lambda _: name)

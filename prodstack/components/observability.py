@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from prodstack.components.outputs import known_after
 from prodstack.config.observability import ObservabilityConfig
 from prodstack.identity import AppIdentity
 from prodstack.specs import alerts as alerts_spec
@@ -125,9 +126,9 @@ class Observability(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.metrics_service_name = _name_after(service, service_name)
-        self.service_monitor_name = _name_after(monitor, service_name)
-        self.prometheus_rule_name = _name_after(rule, rule_name)
+        self.metrics_service_name = known_after(service, service_name)
+        self.service_monitor_name = known_after(monitor, service_name)
+        self.prometheus_rule_name = known_after(rule, rule_name)
         self.dashboard_config_map_name = (
             dashboard.urn.apply(lambda _: dashboard_name)
             if dashboard is not None
@@ -145,8 +146,3 @@ class Observability(pulumi.ComponentResource):
                 "alert_names": self.alert_names,
             }
         )
-
-
-def _name_after(resource: pulumi.Resource, name: str) -> pulumi.Output[str]:
-    """A known object name that resolves once the object exists (so dependents wait for it)."""
-    return resource.urn.apply(lambda _: name)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from prodstack.components.outputs import known_after
 from prodstack.config.vault_secrets import VaultSecretsConfig
 from prodstack.identity import AppIdentity
 from prodstack.specs import vault_secrets as spec
@@ -96,12 +97,12 @@ class VaultSecrets(pulumi.ComponentResource):
         self.pod_wiring = spec.pod_wiring(
             config, names=names, external_secret=external_secret_spec, settings=settings
         )
-        self.store_name = _name_after(store, names.store)
-        self.external_secret_name = _name_after(external_secret, names.external_secret)
+        self.store_name = known_after(store, names.store)
+        self.external_secret_name = known_after(external_secret, names.external_secret)
         # The Secret is External Secrets' to create; it exists once the ExternalSecret syncs.
-        self.secret_name = _name_after(external_secret, names.secret)
+        self.secret_name = known_after(external_secret, names.secret)
         self.settings_name = (
-            _name_after(config_map, names.settings)
+            known_after(config_map, names.settings)
             if config_map is not None
             else pulumi.Output.from_input(None)
         )
@@ -115,8 +116,3 @@ class VaultSecrets(pulumi.ComponentResource):
                 "vault_policy": self.vault_policy,
             }
         )
-
-
-def _name_after(resource: pulumi.Resource, name: str) -> pulumi.Output[str]:
-    """A known object name that resolves once the object exists (so dependents wait for it)."""
-    return resource.urn.apply(lambda _: name)
