@@ -15,11 +15,15 @@ from prodstack.config.db_backup import (
     DatabaseConnection,
     DbBackupConfig,
     JobSchedule,
-    JobSecurity,
     SecretStoreRef,
     VaultRef,
 )
-from prodstack.specs.pod import Manifest, resource_requirements
+from prodstack.specs.pod import (
+    Manifest,
+    container_security_context,
+    pod_security_context,
+    resource_requirements,
+)
 
 SCRIPT_FILES = ("common.sh", "backup.sh", "restore-check.sh")
 SCRIPTS_DIR = "/opt/prodstack/scripts"
@@ -95,29 +99,6 @@ def password_ref(database: DatabaseConnection, job: str, wiring: JobWiring) -> t
     if secret is not None:
         return secret.name, secret.key
     return wiring.credentials_secret, CREDENTIAL_KEYS[job]
-
-
-def _container_security_context(security: JobSecurity) -> Manifest:
-    return {
-        "allowPrivilegeEscalation": False,
-        "capabilities": {"drop": ["ALL"]},
-        "privileged": False,
-        "readOnlyRootFilesystem": True,
-        "runAsNonRoot": True,
-        "runAsUser": security.run_as_user,
-        "runAsGroup": security.run_as_group,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-
-
-def _pod_security_context(security: JobSecurity) -> Manifest:
-    return {
-        "runAsNonRoot": True,
-        "runAsUser": security.run_as_user,
-        "runAsGroup": security.run_as_group,
-        "fsGroup": security.fs_group,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
 
 
 def _database_env(database: DatabaseConnection) -> list[Manifest]:
@@ -215,7 +196,7 @@ def job_pod_spec(
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "restartPolicy": "Never",
-        "securityContext": _pod_security_context(config.security),
+        "securityContext": pod_security_context(config.security),
         "containers": [
             {
                 "name": job_name,
@@ -224,7 +205,7 @@ def job_pod_spec(
                 "command": ["/bin/bash", f"{SCRIPTS_DIR}/{script}"],
                 "env": env,
                 "resources": resource_requirements(job.resources),
-                "securityContext": _container_security_context(config.security),
+                "securityContext": container_security_context(config.security),
                 "volumeMounts": [dict(mount) for mount in MOUNTS],
             }
         ],

@@ -6,9 +6,9 @@ Pure functions over the configuration models; every dict is manifest-shaped (cam
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
-from prodstack.config.app import AppConfig, PodSecurity, Probe, Resources, Shutdown
+from prodstack.config.app import AppConfig, Probe, Resources, Shutdown
 
 HTTP_PORT_NAME = "http"
 METRICS_PORT_NAME = "metrics"
@@ -45,7 +45,18 @@ def resource_requirements(resources: Resources) -> Manifest:
     }
 
 
-def container_security_context(security: PodSecurity) -> Manifest:
+class RunAs(Protocol):
+    """The ids a pod runs as (``PodSecurity`` for apps, ``JobSecurity`` for backup jobs)."""
+
+    @property
+    def run_as_user(self) -> int: ...
+    @property
+    def run_as_group(self) -> int: ...
+    @property
+    def fs_group(self) -> int: ...
+
+
+def container_security_context(security: RunAs) -> Manifest:
     """The restricted Pod Security profile for one container, and a read-only root."""
     return {
         "allowPrivilegeEscalation": False,
@@ -59,7 +70,7 @@ def container_security_context(security: PodSecurity) -> Manifest:
     }
 
 
-def pod_security_context(security: PodSecurity) -> Manifest:
+def pod_security_context(security: RunAs) -> Manifest:
     return {
         "runAsNonRoot": True,
         "runAsUser": security.run_as_user,
