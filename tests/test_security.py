@@ -65,6 +65,9 @@ def test_prometheus_reaches_only_the_metrics_port(graph: ResourceGraph) -> None:
 @pytest.mark.parametrize("flow", ["allow-ingress-controller", "allow-peers", "allow-load-balancer"])
 def test_clients_reach_only_the_app_port(graph: ResourceGraph, flow: str) -> None:
     env = environment(graph.stack)
+    if flow == "allow-load-balancer" and env.load_balancer is None:
+        assert flow not in policies(graph)  # dev has no NLB: nothing to admit
+        return
     policy = policies(graph)[flow]
     assert selects(policy["podSelector"], pod_labels(graph))
     assert policy["policyTypes"] == ["Ingress"]
@@ -72,9 +75,9 @@ def test_clients_reach_only_the_app_port(graph: ResourceGraph, flow: str) -> Non
     assert rule_ports(rule) == {(env.app.port, "TCP")}
 
 
-def test_load_balancer_sources_are_the_configured_blocks(graph: ResourceGraph) -> None:
-    env = environment(graph.stack)
-    (rule,) = policies(graph)["allow-load-balancer"]["ingress"]
+def test_load_balancer_sources_are_the_configured_blocks(production: ResourceGraph) -> None:
+    env = environment(production.stack)
+    (rule,) = policies(production)["allow-load-balancer"]["ingress"]
     assert [peer["ipBlock"]["cidr"] for peer in rule["from"]] == list(
         env.security.network.load_balancer_sources
     )
@@ -213,6 +216,17 @@ def test_a_load_balancer_needs_sources_the_network_policy_admits() -> None:
 
     with pytest.raises(ConfigError) as caught:
         parse_environment(varied("production", change))
+    assert [k for k, _ in caught.value.problems] == [
+        "prodstack:security.network.loadBalancerSources"
+    ]
+
+
+def test_load_balancer_sources_without_a_load_balancer_are_refused() -> None:
+    def change(raw: dict[str, Any]) -> None:
+        raw["security"]["network"]["loadBalancerSources"] = ["10.20.0.0/16"]
+
+    with pytest.raises(ConfigError) as caught:
+        parse_environment(varied("dev", change))
     assert [k for k, _ in caught.value.problems] == [
         "prodstack:security.network.loadBalancerSources"
     ]

@@ -93,13 +93,24 @@ class EnvironmentConfig(ConfigModel):
     @model_validator(mode="after")
     def _load_balancer_reaches_the_pods(self) -> EnvironmentConfig:
         # The namespace denies all ingress by default: without sources the NLB reaches nothing.
-        if self.load_balancer is not None and not self.security.network.load_balancer_sources:
+        sources = self.security.network.load_balancer_sources
+        if self.load_balancer is not None and not sources:
             raise_violations(
                 [
                     Violation(
                         ("security", "network", "loadBalancerSources"),
                         "loadBalancer is configured but no source may reach the pods: list the "
                         "VPC CIDR (ip targets) or the client ranges (instance targets)",
+                    )
+                ]
+            )
+        if self.load_balancer is None and sources:
+            raise_violations(
+                [
+                    Violation(
+                        ("security", "network", "loadBalancerSources"),
+                        "no loadBalancer is configured, so these sources would open the app port "
+                        "for nothing: remove them, or configure loadBalancer",
                     )
                 ]
             )
