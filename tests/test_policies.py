@@ -119,7 +119,10 @@ def test_images_pinned(image: str, context: PolicyContext, fragment: str) -> Non
 def test_tags_pass_outside_production() -> None:
     subject = rollout(with_container(image="registry.example.com/app:1.2.3"))
     assert messages("images-pinned", [subject], DEV) == []
-    assert workloads.pinned_images(subject, PolicyContext(None)) is not None
+    # An unknown environment is not production: a tag passes, latest still fails.
+    assert list(workloads.pinned_images(subject, PolicyContext(None))) == []
+    latest = rollout(with_container(image="registry.example.com/app:latest"))
+    assert list(workloads.pinned_images(latest, PolicyContext(None)))
 
 
 def test_resources_and_probes() -> None:
