@@ -213,14 +213,14 @@ def expected_connections(
             53,
             "UDP",
         ),
-        Connection("the internet calls the app", Endpoint(ip="198.51.100.7"), pods, app.port)
-        if not any(
-            ipaddress.ip_address("198.51.100.7") in ipaddress.ip_network(c)
-            for c in network.load_balancer_sources
-        )
-        else None,
     ]
-    return allowed, [c for c in denied if c is not None]
+    internet = ipaddress.ip_address("198.51.100.7")
+    # Unless the load balancer's client ranges admit the whole internet on purpose.
+    if not any(internet in ipaddress.ip_network(c) for c in network.load_balancer_sources):
+        denied.append(
+            Connection("the internet calls the app", Endpoint(ip=str(internet)), pods, app.port)
+        )
+    return allowed, denied
 
 
 def backup_job_pods(index: Index, env: EnvironmentConfig) -> list[tuple[str, dict[str, str]]]:

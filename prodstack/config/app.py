@@ -236,14 +236,19 @@ class AppConfig(ConfigModel):
         return self
 
 
+def means_latest(image: str) -> bool:
+    """True for ``name:latest`` and for a name with neither tag nor digest (which is latest)."""
+    last = image.rsplit("/", 1)[-1]
+    return image.endswith(":latest") or (":" not in last and "@" not in last)
+
+
 def validate_image(image: str) -> str:
     """An image reference with a tag or digest; raises ValueError for anything else."""
     if _IMAGE.match(image) is None:
         raise ValueError(
             f"{image!r} is not an image reference (registry/name:tag or name@sha256:digest)"
         )
-    last = image.rsplit("/", 1)[-1]
-    if image.endswith(":latest") or (":" not in last and "@" not in last):
+    if means_latest(image):
         raise ValueError(
             "name a tag or a digest; an implicit or explicit 'latest' is not reproducible"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from prodstack.config.app import image_is_pinned
+from prodstack.config.app import image_is_pinned, means_latest
 from prodstack.pod_security import pod_templates, restricted_violations
 from prodstack.policies.model import PolicyContext, ResourcePolicy, Subject
 
@@ -25,8 +25,7 @@ def pinned_images(subject: Subject, context: PolicyContext) -> Iterator[str]:
     for pod in _pods(subject):
         for container in _containers(pod):
             image = str(container.get("image", ""))
-            last = image.rsplit("/", 1)[-1]
-            if image.endswith(":latest") or (":" not in last and "@" not in last):
+            if means_latest(image):
                 yield (
                     f"container {container.get('name')!r} uses {image!r}, which is 'latest': "
                     "name an immutable tag, or better a digest (image@sha256:...)"
