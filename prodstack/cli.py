@@ -71,11 +71,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _render(project: Project, stack: str, out: Path) -> int:
-    from prodstack.render import render
+    from prodstack.render import gitops_problems, render
     from prodstack.synth.engine import synthesize_stack
 
     project.stack_file(stack)  # an unknown stack fails before anything runs
     graph = synthesize_stack(stack, project)
+    problems = gitops_problems(graph)
+    if problems:
+        print(
+            f"prodstack: {stack}'s GitOps manifests would not work from git "
+            f"({len(problems)} value(s)); nothing was written:",
+            file=sys.stderr,
+        )
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_FAILURE
     result = render(graph, out)
     print(result.summary())
     return EXIT_OK

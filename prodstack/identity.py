@@ -12,13 +12,15 @@ from prodstack import labels as lbl
 @dataclass(frozen=True)
 class AppIdentity:
     """``name`` is the app (and its Rollout and stable Service); ``instance`` tells apart
-    installations of the same app (default: the name)."""
+    installations of the same app (default: the name); ``service`` is the service its objects
+    belong to (default: the name; the backup jobs' identity names the app's)."""
 
     name: str
     namespace: str
     instance: str | None = None
     version: str | None = None
     part_of: str | None = None
+    service: str | None = None
 
     @property
     def instance_label(self) -> str:
@@ -52,7 +54,11 @@ class AppIdentity:
         meta: dict[str, Any] = {
             "name": object_name,
             "namespace": self.namespace,
-            "labels": {**self.labels(component, versioned=versioned), **(extra_labels or {})},
+            "labels": {
+                **self.labels(component, versioned=versioned),
+                lbl.SERVICE: self.service or self.name,
+                **(extra_labels or {}),
+            },
         }
         if annotations:
             meta["annotations"] = dict(annotations)

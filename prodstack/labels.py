@@ -8,6 +8,9 @@ VERSION = "app.kubernetes.io/version"
 COMPONENT = "app.kubernetes.io/component"
 PART_OF = "app.kubernetes.io/part-of"
 MANAGED_BY = "app.kubernetes.io/managed-by"
+# The service an object belongs to (on objects, never on pod templates: a new label there
+# would roll every pod). ``prodstack render`` groups files by it.
+SERVICE = "prodstack.io/service"
 
 # Argo Rollouts adds this label to every pod of a revision and to the stable/canary Service
 # selectors; PromQL sees it as rollouts_pod_template_hash once the ServiceMonitor copies it.

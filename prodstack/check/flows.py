@@ -1,5 +1,15 @@
-"""Which connections a stack's NetworkPolicies allow, evaluated the way Kubernetes does, and
-whether that is exactly the set of flows the stack declares."""
+"""Which connections a program's NetworkPolicies allow, evaluated the way Kubernetes does.
+
+Two families of findings:
+
+- **pairing**, for any program: every flow a NetworkPolicy declares for its own pods towards
+  (or from) pods of the program must also be admitted on the other side, whose namespace may
+  deny it by default. A call declared by the caller's egress but missing the callee's ingress
+  (or the reverse) is reported.
+- **declared connections**, when the stack's configuration is known: every flow and call the
+  configuration declares is allowed, and probes of what it does not declare (another
+  namespace, another service, instance metadata, the internet...) are denied.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +20,18 @@ from typing import Any
 
 from prodstack.check.references import Index, matches
 from prodstack.config.environment import EnvironmentConfig
-from prodstack.config.security import PodPeer
+from prodstack.config.security import INSTANCE_METADATA, PodPeer
+from prodstack.config.service import ServiceConfig
+from prodstack.names import ServiceNames
+from prodstack.plan.network import app_selector, backup_job_selector
+from prodstack.pod_security import pod_templates
 from prodstack.policies.model import Subject
 from prodstack.specs.pod import HTTP_PORT_NAME, METRICS_PORT_NAME
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+STRANGER_NAMESPACE = "prodstack-stranger"
+INTERNET_ADDRESS = "198.51.100.7"
+METADATA_ADDRESS = str(ipaddress.ip_network(INSTANCE_METADATA).network_address)
 
 
 @dataclass(frozen=True)
@@ -25,6 +42,7 @@ class Endpoint:
     labels: Mapping[str, str] = field(default_factory=dict)
     ip: str | None = None
     ports: Mapping[str, int] = field(default_factory=dict)
+    name: str = ""
 
     @property
     def is_pod(self) -> bool:
@@ -41,8 +59,8 @@ class Connection:
 
 
 class NetworkModel:
-    """NetworkPolicy semantics over the stack's policies. Namespaces outside the stack have no
-    policies the stack knows of, so their side of a connection is taken as open."""
+    """NetworkPolicy semantics over the program's policies. Namespaces outside the program
+    have no policies it knows of, so their side of a connection is taken as open."""
 
     def __init__(self, index: Index) -> None:
         self.policies = index.of_kind("NetworkPolicy")
@@ -53,33 +71,36 @@ class NetworkModel:
             self.namespace_labels[namespace.object_name] = labels
 
     def allows(self, connection: Connection) -> bool:
-        return self._side_allows(connection, "egress") and self._side_allows(connection, "ingress")
+        return self.side_allows(connection, "egress") and self.side_allows(connection, "ingress")
 
-    def _side_allows(self, connection: Connection, direction: str) -> bool:
+    def side_allows(self, connection: Connection, direction: str) -> bool:
         pod = connection.source if direction == "egress" else connection.destination
         peer = connection.destination if direction == "egress" else connection.source
         if not pod.is_pod:
             return True
+        selecting = self.selecting(pod, direction)
+        if not selecting:
+            return True  # not isolated in this direction
+        for policy in selecting:
+            for rule in (policy.props.get("spec") or {}).get(direction) or []:
+                peers = rule.get("to" if direction == "egress" else "from")
+                if peers and not any(self.peer_matches(p, peer, policy) for p in peers):
+                    continue
+                if _port_matches(rule.get("ports"), connection, connection.destination):
+                    return True
+        return False
+
+    def selecting(self, pod: Endpoint, direction: str) -> list[Subject]:
         policy_type = "Egress" if direction == "egress" else "Ingress"
-        selecting = [
+        return [
             p
             for p in self.policies
             if p.namespace == pod.namespace
             and policy_type in _policy_types(p)
             and matches((p.props.get("spec") or {}).get("podSelector") or {}, dict(pod.labels))
         ]
-        if not selecting:
-            return True  # not isolated in this direction
-        for policy in selecting:
-            for rule in (policy.props.get("spec") or {}).get(direction) or []:
-                peers = rule.get("to" if direction == "egress" else "from")
-                if peers and not any(self._peer_matches(p, peer, policy) for p in peers):
-                    continue
-                if _port_matches(rule.get("ports"), connection, connection.destination):
-                    return True
-        return False
 
-    def _peer_matches(self, peer: Mapping[str, Any], other: Endpoint, policy: Subject) -> bool:
+    def peer_matches(self, peer: Mapping[str, Any], other: Endpoint, policy: Subject) -> bool:
         if "ipBlock" in peer:
             if other.ip is None:
                 return False
@@ -128,8 +149,99 @@ def _port_matches(
     return False
 
 
+def workloads(index: Index) -> list[Endpoint]:
+    """Every pod template of the program as an endpoint: its namespace, labels, named ports."""
+    found = []
+    for subject in index.subjects:
+        spec = subject.props.get("spec") or {}
+        template = spec.get("template") or (spec.get("jobTemplate") or {}).get("spec", {}).get(
+            "template"
+        )
+        for pod in pod_templates(dict(subject.props)):
+            labels = dict(((template or {}).get("metadata") or {}).get("labels") or {})
+            ports = {
+                str(port["name"]): int(port["containerPort"])
+                for container in pod.get("containers") or []
+                for port in container.get("ports") or []
+                if port.get("name") and isinstance(port.get("containerPort"), int)
+            }
+            found.append(
+                Endpoint(
+                    subject.namespace or "default",
+                    labels,
+                    ports=ports,
+                    name=f"{subject.kind} {subject.namespace}/{subject.object_name}",
+                )
+            )
+    return found
+
+
+def pairing_problems(index: Index) -> Iterator[str]:
+    """Flows a policy declares towards (or from) the program's own pods that the other side's
+    policies block."""
+    model = NetworkModel(index)
+    pods = workloads(index)
+    seen: set[tuple[str, str, int, str]] = set()
+    for policy in model.policies:
+        spec = policy.props.get("spec") or {}
+        selected = [
+            w
+            for w in pods
+            if w.namespace == policy.namespace
+            and matches(spec.get("podSelector") or {}, dict(w.labels))
+        ]
+        annotations = (policy.props.get("metadata") or {}).get("annotations") or {}
+        why = (
+            annotations.get("prodstack.io/flow")
+            or f"NetworkPolicy {policy.namespace}/{policy.object_name}"
+        )
+        for direction in ("ingress", "egress"):
+            for rule in spec.get(direction) or []:
+                for peer in rule.get("from" if direction == "ingress" else "to") or []:
+                    if "ipBlock" in peer:
+                        continue
+                    others = [w for w in pods if model.peer_matches(peer, w, policy)]
+                    for own in selected:
+                        for other in others:
+                            source, destination = (
+                                (other, own) if direction == "ingress" else (own, other)
+                            )
+                            for number, protocol in _rule_ports(rule, destination):
+                                key = (source.name, destination.name, number, protocol)
+                                if key in seen:
+                                    continue
+                                seen.add(key)
+                                connection = Connection(why, source, destination, number, protocol)
+                                blocked = "egress" if direction == "ingress" else "ingress"
+                                if not model.side_allows(connection, blocked):
+                                    where = (
+                                        source.namespace
+                                        if blocked == "egress"
+                                        else destination.namespace
+                                    )
+                                    yield (
+                                        f"declared flow is blocked: {why} ({source.name} -> "
+                                        f"{destination.name} on {number}/{protocol}): no "
+                                        f"{blocked} policy in namespace {where} admits it"
+                                    )
+
+
+def _rule_ports(rule: Mapping[str, Any], destination: Endpoint) -> list[tuple[int, str]]:
+    ports = rule.get("ports") or []
+    if not ports:
+        return [(number, "TCP") for number in sorted(set(destination.ports.values()))]
+    found = []
+    for entry in ports:
+        port = entry.get("port")
+        protocol = str(entry.get("protocol", "TCP"))
+        number = destination.ports.get(port) if isinstance(port, str) else port
+        if isinstance(number, int):
+            found.append((number, protocol))
+    return found
+
+
 def _pod(peer: PodPeer) -> Endpoint:
-    return Endpoint(peer.namespace, dict(peer.pod_labels))
+    return Endpoint(peer.namespace, dict(peer.pod_labels), name=f"pods of {peer.namespace}")
 
 
 def _host_in(cidr: str, avoid: Sequence[str] = ()) -> str:
@@ -145,128 +257,157 @@ def _host_in(cidr: str, avoid: Sequence[str] = ()) -> str:
     return str(network[0])
 
 
-def expected_connections(
-    env: EnvironmentConfig, app_labels: Mapping[str, str]
+def _app(env: EnvironmentConfig, service: ServiceConfig) -> Endpoint:
+    names = ServiceNames(service.name, env.namespace_of(service), env.environment)
+    ports = {HTTP_PORT_NAME: service.app.port, METRICS_PORT_NAME: service.app.metrics_port}
+    return Endpoint(names.namespace, app_selector(names), ports=ports, name=service.name)
+
+
+def service_connections(
+    env: EnvironmentConfig, service: ServiceConfig
 ) -> tuple[list[Connection], list[Connection]]:
-    """The connections the configuration declares (must be allowed), and probes of what it
-    does not (must be denied)."""
-    app, network = env.app, env.security.network
-    ports = {HTTP_PORT_NAME: app.port, METRICS_PORT_NAME: app.metrics_port}
-    pods = Endpoint(env.namespace, dict(app_labels), ports=ports)
-    prometheus = _pod(network.monitoring)
-    dns = _pod(network.dns)
+    """One service's declared connections (must be allowed) and probes of what it does not
+    declare (must be denied), calls between services aside."""
+    app, network = service.app, service.security.network
+    pods = _app(env, service)
+    who = service.name
+    prometheus = _pod(env.network.monitoring)
+    dns = _pod(env.network.dns)
     allowed = [
-        Connection("Prometheus scrapes the metrics port", prometheus, pods, app.metrics_port),
-        Connection("the app resolves names over UDP", pods, dns, 53, "UDP"),
-        Connection("the app resolves names over TCP", pods, dns, 53, "TCP"),
+        Connection(f"Prometheus scrapes {who}'s metrics port", prometheus, pods, app.metrics_port),
+        Connection(f"{who} resolves names over UDP", pods, dns, 53, "UDP"),
+        Connection(f"{who} resolves names over TCP", pods, dns, 53, "TCP"),
     ]
     if network.ingress_controller_namespace:
         controller = Endpoint(network.ingress_controller_namespace, {"app": "controller"})
         allowed.append(
-            Connection("the ingress controller calls the app", controller, pods, app.port)
+            Connection(f"the ingress controller calls {who}", controller, pods, app.port)
         )
     allowed.extend(
-        Connection(f"peer {p.namespace} calls the app", _pod(p), pods, app.port)
+        Connection(f"peer {p.namespace} calls {who}", _pod(p), pods, app.port)
         for p in network.peers
     )
     for cidr in network.load_balancer_sources:
         allowed.append(
             Connection(
-                f"the load balancer ({cidr}) calls the app",
+                f"the load balancer ({cidr}) calls {who}",
                 Endpoint(ip=_host_in(cidr)),
                 pods,
                 app.port,
             )
         )
-    database = network.database
-    if database is not None:
-        target = _pod(database.pods) if database.pods else Endpoint(ip=_host_in(database.cidrs[0]))
-        allowed.append(Connection("the app reaches its database", pods, target, database.port))
-    redis = network.redis
-    if redis is not None:
-        cache = _pod(redis.pods) if redis.pods else Endpoint(ip=_host_in(redis.cidrs[0]))
-        allowed.append(Connection("the app reaches its Redis", pods, cache, redis.port))
+    for what, target_config in (("database", network.database), ("Redis", network.redis)):
+        if target_config is not None:
+            target = (
+                _pod(target_config.pods)
+                if target_config.pods
+                else Endpoint(ip=_host_in(target_config.cidrs[0]))
+            )
+            allowed.append(
+                Connection(f"{who} reaches its {what}", pods, target, target_config.port)
+            )
     for cidr in network.https.cidrs:
-        avoid = ["169.254.169.254/32", *network.https.exclude]
+        avoid = [INSTANCE_METADATA, *network.https.exclude]
         allowed.append(
             Connection(
-                f"the app calls HTTPS in {cidr}", pods, Endpoint(ip=_host_in(cidr, avoid)), 443
+                f"{who} calls HTTPS in {cidr}", pods, Endpoint(ip=_host_in(cidr, avoid)), 443
             )
         )
 
-    stranger = Endpoint("prodstack-stranger", {"app": "stranger"})
+    stranger = Endpoint(STRANGER_NAMESPACE, {"app": "stranger"})
+    metadata = Endpoint(ip=METADATA_ADDRESS)
     denied = [
-        Connection("a pod of another namespace calls the app", stranger, pods, app.port),
-        Connection("Prometheus calls the app port", prometheus, pods, app.port),
-        Connection("an app pod calls another app pod", pods, pods, app.port),
-        Connection("the app reads instance metadata", pods, Endpoint(ip="169.254.169.254"), 80),
+        Connection(f"a pod of another namespace calls {who}", stranger, pods, app.port),
+        Connection(f"Prometheus calls {who}'s app port", prometheus, pods, app.port),
+        Connection(f"{who} reads instance metadata", pods, metadata, 80),
+        Connection(f"{who} reads instance metadata over 443", pods, metadata, 443),
         Connection(
-            "the app reads instance metadata over 443", pods, Endpoint(ip="169.254.169.254"), 443
+            f"{who} calls plain HTTP on the internet", pods, Endpoint(ip=INTERNET_ADDRESS), 80
         ),
         Connection(
-            "the app calls plain HTTP on the internet", pods, Endpoint(ip="198.51.100.7"), 80
-        ),
-        Connection(
-            "the app reaches another kube-system pod on 53",
+            f"{who} reaches another kube-system pod on 53",
             pods,
             Endpoint(dns.namespace, {"app": "not-dns"}),
             53,
             "UDP",
         ),
     ]
-    internet = ipaddress.ip_address("198.51.100.7")
+    if not any(c.service == service.name for c in service.calls):
+        denied.append(Connection(f"a pod of {who} calls another", pods, pods, app.port))
+    internet = ipaddress.ip_address(INTERNET_ADDRESS)
     # Unless the load balancer's client ranges admit the whole internet on purpose.
     if not any(internet in ipaddress.ip_network(c) for c in network.load_balancer_sources):
         denied.append(
-            Connection("the internet calls the app", Endpoint(ip=str(internet)), pods, app.port)
+            Connection(f"the internet calls {who}", Endpoint(ip=str(internet)), pods, app.port)
         )
+    if service.db_backup is not None:
+        more_allowed, more_denied = job_connections(env, service)
+        allowed += more_allowed
+        denied += more_denied
     return allowed, denied
 
 
-def backup_job_pods(index: Index, env: EnvironmentConfig) -> list[tuple[str, dict[str, str]]]:
-    """The backup and restore-check CronJobs' pod labels, when the stack has them."""
-    if env.db_backup is None:
-        return []
-    names = (f"{env.app.name}-db-backup", f"{env.app.name}-db-restore-check")
-    return [
-        (subject.object_name, labels)
-        for subject, labels in index.pod_label_sets(env.namespace)
-        if subject.kind == "CronJob" and subject.object_name in names
-    ]
-
-
 def job_connections(
-    env: EnvironmentConfig, job: str, labels: Mapping[str, str], app_labels: Mapping[str, str]
+    env: EnvironmentConfig, service: ServiceConfig
 ) -> tuple[list[Connection], list[Connection]]:
-    """A backup job reaches its database and S3/STS over HTTPS, and nothing of the app's."""
-    network = env.security.network
-    pods = Endpoint(env.namespace, dict(labels))
-    app = Endpoint(env.namespace, dict(app_labels), ports={HTTP_PORT_NAME: env.app.port})
+    """A service's backup jobs reach its database and S3/STS over HTTPS, nothing of the app."""
+    network = service.security.network
+    names = ServiceNames(service.name, env.namespace_of(service), env.environment)
+    jobs = Endpoint(names.namespace, backup_job_selector(names), name=names.backup)
+    app = _app(env, service)
     allowed = []
     database = network.database
     if database is not None:
         target = _pod(database.pods) if database.pods else Endpoint(ip=_host_in(database.cidrs[0]))
-        allowed.append(Connection(f"{job} reaches the database", pods, target, database.port))
+        allowed.append(
+            Connection(f"{names.backup} reaches the database", jobs, target, database.port)
+        )
     for cidr in network.https.cidrs:
-        avoid = ["169.254.169.254/32", *network.https.exclude]
+        avoid = [INSTANCE_METADATA, *network.https.exclude]
         address = Endpoint(ip=_host_in(cidr, avoid))
-        allowed.append(Connection(f"{job} reaches S3 and STS in {cidr}", pods, address, 443))
+        allowed.append(
+            Connection(f"{names.backup} reaches S3 and STS in {cidr}", jobs, address, 443)
+        )
     denied = [
-        Connection(f"{job} reads instance metadata", pods, Endpoint(ip="169.254.169.254"), 80),
-        Connection(f"{job} calls the app", pods, app, env.app.port),
-        Connection(f"the app calls {job}", app, pods, env.app.port),
+        Connection(
+            f"{names.backup} reads instance metadata", jobs, Endpoint(ip=METADATA_ADDRESS), 80
+        ),
+        Connection(f"{names.backup} calls {service.name}", jobs, app, service.app.port),
+        Connection(f"{service.name} calls {names.backup}", app, jobs, service.app.port),
     ]
     return allowed, denied
 
 
-def flow_problems(
-    index: Index, env: EnvironmentConfig, app_labels: Mapping[str, str]
-) -> Iterator[str]:
+def call_connections(env: EnvironmentConfig) -> tuple[list[Connection], list[Connection]]:
+    """Every declared call is allowed; every other service-to-service connection is denied."""
+    allowed, denied = [], []
+    for caller in env.services.values():
+        source = _app(env, caller)
+        declared = {(c.service, caller_port(env, c.service, c.port)) for c in caller.calls}
+        for callee in env.services.values():
+            destination = _app(env, callee)
+            for port in sorted({callee.app.port, callee.app.metrics_port}):
+                connection = Connection(
+                    f"{caller.name} calls {callee.name}", source, destination, port
+                )
+                if (callee.name, port) in declared:
+                    allowed.append(connection)
+                elif callee is not caller:
+                    denied.append(connection)
+    return allowed, denied
+
+
+def caller_port(env: EnvironmentConfig, callee: str, port: int | str) -> int | None:
+    service = env.services.get(callee)
+    return None if service is None else service.port(port)
+
+
+def declared_problems(index: Index, env: EnvironmentConfig) -> Iterator[str]:
     """Declared flows that the policies block, and probes that they let through."""
     model = NetworkModel(index)
-    allowed, denied = expected_connections(env, app_labels)
-    for job, labels in backup_job_pods(index, env):
-        more_allowed, more_denied = job_connections(env, job, labels, app_labels)
+    allowed, denied = call_connections(env)
+    for service in env.services.values():
+        more_allowed, more_denied = service_connections(env, service)
         allowed += more_allowed
         denied += more_denied
     for connection in allowed:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from prodstack.check.flows import flow_problems
+from prodstack.check.flows import declared_problems, pairing_problems
 from prodstack.check.references import CHECKS, Index
 from prodstack.config.environment import EnvironmentConfig
 from prodstack.policies import PolicyContext, Subject, run_all
+from prodstack.specs.namespace import ENVIRONMENT_LABEL
 from prodstack.synth.graph import ResourceGraph
 from prodstack.synth.values import plain
 
@@ -65,12 +67,37 @@ def subjects(graph: ResourceGraph) -> list[Subject]:
     ]
 
 
-def check(graph: ResourceGraph, env: EnvironmentConfig | None = None) -> Report:
-    """Every policy and integrity check; network flows too when the configuration is known."""
+def graph_environment(items: Sequence[Subject]) -> str | None:
+    """The environment the program's namespaces say they belong to (NamespaceBaseline labels
+    them), when they agree."""
+    found = {
+        str(labels[ENVIRONMENT_LABEL])
+        for subject in items
+        if subject.is_kubernetes and subject.kind == "Namespace"
+        for labels in [(subject.props.get("metadata") or {}).get("labels") or {}]
+        if ENVIRONMENT_LABEL in labels
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+def check(
+    graph: ResourceGraph,
+    env: EnvironmentConfig | None = None,
+    *,
+    environment: str | None = None,
+) -> Report:
+    """Every policy, integrity and network check over any program's graph.
+
+    ``env`` is the stack's configuration, when the program is a prodstack stack: then the
+    flows it declares are checked too. ``environment`` (``production`` tightens policies)
+    defaults to the configuration's, else to what the program's namespaces are labelled.
+    """
     from prodstack.policies import RESOURCE_POLICIES, STACK_POLICIES
 
     items = subjects(graph)
-    context = PolicyContext(environment=env.environment if env else None)
+    context = PolicyContext(
+        environment=environment or (env.environment if env else None) or graph_environment(items)
+    )
     problems = [Problem("policy", f.policy, f.subject, f.message) for f in run_all(items, context)]
     index = Index(items)
     for name, run in CHECKS:
@@ -78,14 +105,15 @@ def check(graph: ResourceGraph, env: EnvironmentConfig | None = None) -> Report:
             Problem("reference", name, subject.describe(), message)
             for subject, message in run(index)
         )
-    checks_run = len(RESOURCE_POLICIES) + len(STACK_POLICIES) + len(CHECKS)
+    problems.extend(
+        Problem("flow", "network-pairing", "network policies", message)
+        for message in pairing_problems(index)
+    )
+    checks_run = len(RESOURCE_POLICIES) + len(STACK_POLICIES) + len(CHECKS) + 1
     if env is not None:
-        rollout = index.get("Rollout", env.namespace, env.app.name)
-        template = ((rollout.props.get("spec") or {}).get("template") or {}) if rollout else {}
-        labels = dict((template.get("metadata") or {}).get("labels") or {})
         problems.extend(
-            Problem("flow", "network-flows", f"namespace {env.namespace}", message)
-            for message in flow_problems(index, env, labels)
+            Problem("flow", "declared-flows", f"stack {graph.stack}", message)
+            for message in declared_problems(index, env)
         )
         checks_run += 1
     return Report(graph.stack, checks_run, tuple(problems))

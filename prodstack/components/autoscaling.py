@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -11,24 +12,51 @@ import pulumi_kubernetes as k8s
 from prodstack.config.autoscaling import AutoscalingConfig
 from prodstack.config.load_balancer import LoadBalancerConfig
 from prodstack.identity import AppIdentity
+from prodstack.names import ServiceNames
 from prodstack.specs import autoscaling as autoscaling_spec
 from prodstack.specs import load_balancer as lb_spec
+
+
+class ScaleTarget(Protocol):
+    """What an autoscaler needs of the workload it scales (CanaryApp is one): the reference
+    to it, whether its replica count is left to an autoscaler, and a resource to wait for."""
+
+    @property
+    def scale_target_ref(self) -> Mapping[str, str]: ...
+
+    @property
+    def externally_scaled(self) -> bool: ...
+
+    @property
+    def rollout(self) -> pulumi.Resource: ...
 
 
 @dataclass(frozen=True, kw_only=True)
 class AutoscalingArgs:
     """Inputs of an Autoscaling component.
 
-    ``rollout_name`` is the Rollout the HPA scales (pass ``CanaryApp.rollout_name`` so the HPA
-    waits for it; default: the app's name). Give the Rollout ``replicas=ExternallyScaled()``
-    so that ``pulumi up`` never resets the count the HPA chose. ``autoscaling`` and
-    ``load_balancer`` are each optional: the component builds what it is given.
+    ``target`` is the workload the HPA scales: pass the CanaryApp itself, created with
+    ``replicas=ExternallyScaled()`` (refused otherwise: ``pulumi up`` would reset the count the
+    HPA chose on every update). ``autoscaling`` and ``load_balancer`` are each optional: the
+    component builds what it is given.
     """
 
     identity: AppIdentity
-    rollout_name: pulumi.Input[str] | None = None
+    target: ScaleTarget | None = None
     autoscaling: AutoscalingConfig | None = None
     load_balancer: LoadBalancerConfig | None = None
+
+    def __post_init__(self) -> None:
+        if self.autoscaling is None:
+            return
+        if self.target is None:
+            raise ValueError("AutoscalingArgs.target: an HPA needs the workload it scales")
+        if not self.target.externally_scaled:
+            raise ValueError(
+                "AutoscalingArgs.target: the workload sets its own replica count, which pulumi "
+                "up would reset over the HPA's on every update; create it with "
+                "replicas=ExternallyScaled()"
+            )
 
 
 class Autoscaling(pulumi.ComponentResource):
@@ -45,27 +73,27 @@ class Autoscaling(pulumi.ComponentResource):
         super().__init__("prodstack:index:Autoscaling", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         identity = args.identity
+        names = ServiceNames(identity.name, identity.namespace)
         none: pulumi.Output[Any] = pulumi.Output.from_input(None)
 
         self.hpa_name = none
         if args.autoscaling is not None:
-            config = args.autoscaling
-            target = pulumi.Output.from_input(
-                identity.name if args.rollout_name is None else args.rollout_name
-            )
+            assert args.target is not None  # checked by the args
+            hpa_name = names.autoscaler
             hpa = k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 f"{name}-hpa",
-                metadata=identity.metadata(identity.name, "autoscaler"),
-                spec=target.apply(lambda rollout: autoscaling_spec.hpa_spec(config, rollout)),
-                opts=child,
+                metadata=identity.metadata(hpa_name, "autoscaler"),
+                spec=autoscaling_spec.hpa_spec(args.autoscaling, args.target.scale_target_ref),
+                # The HPA scales what exists: create it after its target.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.target.rollout]),
             )
-            self.hpa_name = hpa.urn.apply(lambda _: identity.name)
+            self.hpa_name = hpa.urn.apply(lambda _: hpa_name)
 
         self.load_balancer_service_name = none
         self.load_balancer_hostname = none
         if args.load_balancer is not None:
             lb = args.load_balancer
-            service_name = f"{identity.name}-nlb"
+            service_name = names.load_balancer_service
             service = k8s.core.v1.Service(
                 f"{name}-nlb",
                 metadata=identity.metadata(

@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from prodstack import kinds
 from prodstack.components.outputs import known_after
 from prodstack.config.app import AppConfig
+from prodstack.config.service import production_app_violations
 from prodstack.identity import AppIdentity
+from prodstack.names import ServiceNames
+from prodstack.replicas import ExternallyScaled
 from prodstack.specs import analysis as analysis_spec
-from prodstack.specs.canary import AnalysisRefs, canary_strategy
-from prodstack.specs.pod import HTTP_PORT_NAME, Manifest, Scheduling, pod_spec, pod_template
+from prodstack.specs.canary import AnalysisRefs, canary_strategy, rollout_await_annotations
+from prodstack.specs.pod import (
+    HTTP_PORT_NAME,
+    Manifest,
+    PodWiring,
+    Scheduling,
+    pod_spec,
+    pod_template,
+)
 
-ROLLOUT_API_VERSION = "argoproj.io/v1alpha1"
+ROLLOUT_API_VERSION = kinds.ROLLOUT.api_version
 
-
-@dataclass(frozen=True)
-class ExternallyScaled:
-    """The replica count belongs to an autoscaler: the Rollout leaves ``replicas`` unset so
-    that ``pulumi up`` never resets what the autoscaler chose."""
-
-    owner: str = "HorizontalPodAutoscaler"
+__all__ = ["CanaryApp", "CanaryAppArgs", "ExternallyScaled", "rollout_spec", "service_spec"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,21 +37,20 @@ class CanaryAppArgs:
 
     ``app`` says what runs (image, ports, probes, resources, canary schedule); the rest says
     where and how it is wired. ``replicas`` defaults to ``app.replicas``; pass
-    ``ExternallyScaled()`` when an autoscaler owns the count.
+    ``ExternallyScaled()`` when an autoscaler owns the count. ``wiring`` are the pod pieces
+    other components provide (``VaultSecrets.pod_wiring``, ``ServiceSecurity.api_token``).
+    ``environment`` turns on its rules (``production``: images pinned by digest).
     """
 
     app: AppConfig
     namespace: str
     instance: str | None = None
     replicas: int | ExternallyScaled | None = None
+    environment: str | None = None
     service_account_name: str | None = None
     automount_service_account_token: bool = False
     scheduling: Scheduling | None = None
-    pod_annotations: Mapping[str, str] = field(default_factory=dict)
-    env_from: Sequence[Manifest] = ()
-    extra_env: Sequence[Manifest] = ()
-    extra_volumes: Sequence[Manifest] = ()
-    extra_volume_mounts: Sequence[Manifest] = ()
+    wiring: Sequence[PodWiring] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.replicas, int) and self.replicas < 0:
@@ -56,6 +60,11 @@ class CanaryAppArgs:
             raise ValueError(
                 f"scheduling may only set {sorted(Scheduling.__annotations__)}: {unknown}"
             )
+        if self.environment == "production":
+            for violation in production_app_violations(self.app):
+                raise ValueError(
+                    f"CanaryAppArgs.{'.'.join(str(p) for p in violation.path)}: {violation.message}"
+                )
 
     @property
     def identity(self) -> AppIdentity:
@@ -66,6 +75,10 @@ class CanaryAppArgs:
             version=self.app.version,
             part_of=self.app.part_of,
         )
+
+    @property
+    def names(self) -> ServiceNames:
+        return ServiceNames(self.app.name, self.namespace)
 
 
 def rollout_spec(
@@ -79,6 +92,7 @@ def rollout_spec(
     """The Rollout's ``spec``; no ``replicas`` when the count is externally scaled."""
     app = args.app
     identity = args.identity
+    wiring = PodWiring.combine(args.wiring)
     spec: Manifest = {
         "revisionHistoryLimit": app.revision_history_limit,
         "selector": {"matchLabels": identity.selector()},
@@ -89,12 +103,12 @@ def rollout_spec(
                 service_account_name=service_account_name,
                 automount_service_account_token=args.automount_service_account_token,
                 scheduling=args.scheduling,
-                env_from=args.env_from,
-                extra_env=args.extra_env,
-                extra_volumes=args.extra_volumes,
-                extra_mounts=args.extra_volume_mounts,
+                env_from=wiring.env_from,
+                extra_env=wiring.env,
+                extra_volumes=wiring.volumes,
+                extra_mounts=wiring.volume_mounts,
             ),
-            args.pod_annotations,
+            wiring.annotations,
         ),
         "strategy": {
             "canary": canary_strategy(
@@ -122,11 +136,6 @@ def service_spec(selector: Mapping[str, str], port: int = 80) -> Manifest:
     }
 
 
-def service_names(app_name: str) -> dict[str, str]:
-    """The client Service (all pods), and the stable and canary Services Argo manages."""
-    return {"service": app_name, "stable": f"{app_name}-stable", "canary": f"{app_name}-canary"}
-
-
 class CanaryApp(pulumi.ComponentResource):
     """An Argo Rollout with a canary schedule, analysis templates and stable/canary Services."""
 
@@ -145,13 +154,14 @@ class CanaryApp(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         app = args.app
         identity = args.identity
+        names = args.names
         selector = identity.selector()
         meta = identity.metadata
 
         created: list[pulumi.Resource] = []
         sa_name = args.service_account_name
         if sa_name is None:
-            sa_name = app.name
+            sa_name = names.service_account
             created.append(
                 k8s.core.v1.ServiceAccount(
                     f"{name}-sa",
@@ -171,7 +181,11 @@ class CanaryApp(pulumi.ComponentResource):
                 spec=service_spec(selector),
                 opts=child,
             )
-            for role, service_name in service_names(app.name).items()
+            for role, service_name in (
+                ("service", names.client_service),
+                ("stable", names.stable_service),
+                ("canary", names.canary_service),
+            )
         }
 
         checks = analysis_spec.checks(
@@ -181,14 +195,12 @@ class CanaryApp(pulumi.ComponentResource):
             "background": app.canary.analysis.background is not None,
             "gate": app.canary.uses_gate,
         }
-        names: dict[str, list[str]] = {"background": [], "gate": []}
+        template_names: dict[str, list[str]] = {"background": [], "gate": []}
         templates: list[pulumi.Resource] = []
         for mode, wanted in modes.items():
             for check_name, check in checks.items() if wanted else ():
-                template_name = analysis_spec.template_name(
-                    app.name, check_name, gate=mode == "gate"
-                )
-                names[mode].append(template_name)
+                template_name = names.analysis_template(check_name, gate=mode == "gate")
+                template_names[mode].append(template_name)
                 templates.append(
                     k8s.apiextensions.CustomResource(
                         f"{name}-{template_name.removeprefix(app.name + '-')}",
@@ -201,20 +213,23 @@ class CanaryApp(pulumi.ComponentResource):
                         opts=child,
                     )
                 )
-        refs = AnalysisRefs(background=names["background"], gate=names["gate"])
+        refs = AnalysisRefs(background=template_names["background"], gate=template_names["gate"])
 
         rollout = k8s.apiextensions.CustomResource(
             f"{name}-rollout",
             api_version=ROLLOUT_API_VERSION,
             kind="Rollout",
             metadata=meta(
-                app.name, "server", versioned=True, annotations=dict(app.annotations) or None
+                names.rollout,
+                "server",
+                versioned=True,
+                annotations={**rollout_await_annotations(app), **app.annotations} or None,
             ),
             spec=rollout_spec(
                 args,
                 service_account_name=sa_name,
-                stable_service=service_names(app.name)["stable"],
-                canary_service=service_names(app.name)["canary"],
+                stable_service=names.stable_service,
+                canary_service=names.canary_service,
                 analysis=refs,
             ),
             # The Rollout names its Services, templates and account: create those first.
@@ -223,10 +238,10 @@ class CanaryApp(pulumi.ComponentResource):
             ),
         )
 
-        self.rollout_name = known_after(rollout, app.name)
-        self.service_name = known_after(services["service"], app.name)
-        self.stable_service_name = known_after(services["stable"], f"{app.name}-stable")
-        self.canary_service_name = known_after(services["canary"], f"{app.name}-canary")
+        self.rollout_name = known_after(rollout, names.rollout)
+        self.service_name = known_after(services["service"], names.client_service)
+        self.stable_service_name = known_after(services["stable"], names.stable_service)
+        self.canary_service_name = known_after(services["canary"], names.canary_service)
         self.service_account_name = (
             known_after(created[0], sa_name) if created else pulumi.Output.from_input(sa_name)
         )
@@ -234,6 +249,13 @@ class CanaryApp(pulumi.ComponentResource):
         self.analysis_template_names = pulumi.Output.from_input([*refs.background, *refs.gate])
         self.rollout = rollout
         self.identity = identity
+        # What an autoscaler needs of its target (plain values, known before deployment).
+        self.scale_target_ref: Manifest = {
+            "apiVersion": ROLLOUT_API_VERSION,
+            "kind": kinds.ROLLOUT.kind,
+            "name": names.rollout,
+        }
+        self.externally_scaled = isinstance(args.replicas, ExternallyScaled)
         self.register_outputs(
             {
                 "rollout_name": self.rollout_name,

@@ -11,15 +11,17 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 import prodstack
+from prodstack import kinds
 from prodstack.components.outputs import known_after
-from prodstack.config.db_backup import DbBackupConfig
+from prodstack.config.db_backup import BackupBucket, DbBackupConfig, SecretStoreRef
 from prodstack.identity import AppIdentity
+from prodstack.names import BACKUP_COMPONENT, RESTORE_CHECK_COMPONENT, ServiceNames
 from prodstack.specs import backup_jobs, backup_storage
+from prodstack.specs.alerts import BackupJobs
+from prodstack.specs.vault_secrets import external_secret_annotations
 
-BACKUP_COMPONENT = "db-backup"
-RESTORE_CHECK_COMPONENT = "db-restore-check"
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
-EXTERNAL_SECRETS_API_VERSION = "external-secrets.io/v1"
+EXTERNAL_SECRETS_API_VERSION = kinds.EXTERNAL_SECRET.api_version
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,19 +30,45 @@ class DbBackupArgs:
 
     ``identity`` is the app whose database is backed up: the jobs run in its namespace and are
     named after it (``<app>-db-backup``, ``<app>-db-restore-check``). ``config`` says where the
-    database is, where backups go and when the jobs run.
+    database is, where backups go and when the jobs run. ``secret_store`` is the store that
+    reads passwords from Vault (pass ``VaultSecrets.store_ref``); it defaults to
+    ``config.secretStore``. ``environment`` turns on its rules (``production``: digests, a
+    protected bucket).
     """
 
     identity: AppIdentity
     config: DbBackupConfig
+    secret_store: SecretStoreRef | None = None
+    environment: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.store is None and self.config.vault_password_paths():
+            raise ValueError(
+                "DbBackupArgs.secret_store: the passwords come from Vault; pass the store that "
+                "reads them (VaultSecrets.store_ref) or set config.secretStore"
+            )
+        if self.environment == "production":
+            for violation in self.config.production_violations():
+                raise ValueError(
+                    f"DbBackupArgs.config.{'.'.join(str(p) for p in violation.path)}: "
+                    f"{violation.message}"
+                )
+
+    @property
+    def store(self) -> SecretStoreRef | None:
+        return self.secret_store or self.config.secret_store
+
+    @property
+    def names(self) -> ServiceNames:
+        return ServiceNames(self.identity.name, self.identity.namespace)
 
     @property
     def backup_name(self) -> str:
-        return f"{self.identity.name}-{BACKUP_COMPONENT}"
+        return self.names.backup
 
     @property
     def restore_check_name(self) -> str:
-        return f"{self.identity.name}-{RESTORE_CHECK_COMPONENT}"
+        return self.names.restore_check
 
     @property
     def job_identity(self) -> AppIdentity:
@@ -53,6 +81,7 @@ class DbBackupArgs:
             # The jobs run prodstack's scripts: their version is prodstack's, not the app's.
             version=prodstack.__version__,
             part_of=self.identity.part_of or self.identity.name,
+            service=self.identity.service or self.identity.name,
         )
 
 
@@ -86,20 +115,174 @@ class DbBackup(pulumi.ComponentResource):
             "prodstack:component": BACKUP_COMPONENT,
         }
 
-        # A protected bucket is also retained: removing the component never deletes backups.
+        bucket = self._bucket(name, config.bucket, tags)
+
+        accounts = {
+            "backup": (args.backup_name, BACKUP_COMPONENT, True),
+            "restore-check": (args.restore_check_name, RESTORE_CHECK_COMPONENT, False),
+        }
+        roles: dict[str, aws.iam.Role] = {}
+        role_arns: dict[str, pulumi.Output[str]] = {}
+        service_accounts: dict[str, k8s.core.v1.ServiceAccount] = {}
+        for key, (account, component, write) in accounts.items():
+            # Named, so the ARN is known before AWS answers: the service account's annotation
+            # and the jobs' AWS_ROLE_ARN can be rendered into git (docs/gitops.md).
+            role_name = args.names.iam_role(component)
+            role = aws.iam.Role(
+                f"{name}-{key}-role",
+                name=role_name,
+                description=f"{namespace}/{account}: "
+                + ("writes" if write else "reads")
+                + f" database backups under {bucket_config.prefix}",
+                assume_role_policy=json.dumps(
+                    backup_storage.irsa_trust_policy(
+                        config.oidc_provider_arn, config.oidc_issuer, namespace, account
+                    )
+                ),
+                max_session_duration=3600,
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            aws.iam.RolePolicy(
+                f"{name}-{key}-access",
+                role=role.name,
+                policy=bucket.arn.apply(
+                    lambda arn, write=write: json.dumps(
+                        backup_storage.backup_access_policy(arn, bucket_config, write=write)
+                    )
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            roles[key] = role
+            role_arns[key] = known_after(role, config.iam_role_arn(role_name))
+            metadata = jobs.metadata(account, component)
+            metadata["annotations"] = {ROLE_ARN_ANNOTATION: role_arns[key]}
+            service_accounts[key] = k8s.core.v1.ServiceAccount(
+                f"{name}-{key}-sa",
+                metadata=metadata,
+                automount_service_account_token=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        # Passwords from Vault: one ExternalSecret, one Secret key per job.
+        credentials_name = args.names.backup_credentials
+        job_inputs: list[pulumi.Resource] = []
+        passwords = backup_jobs.vault_passwords(config)
+        if passwords:
+            store = args.store
+            assert store is not None  # the args require it
+            job_inputs.append(
+                k8s.apiextensions.CustomResource(
+                    f"{name}-credentials",
+                    api_version=EXTERNAL_SECRETS_API_VERSION,
+                    kind="ExternalSecret",
+                    metadata=jobs.metadata(
+                        credentials_name,
+                        BACKUP_COMPONENT,
+                        annotations=external_secret_annotations(),
+                    ),
+                    spec=backup_jobs.credentials_external_secret_spec(
+                        store, credentials_name, passwords
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+
+        files = backup_jobs.script_files()
+        scripts_name = args.names.backup_scripts
+        scripts = k8s.core.v1.ConfigMap(
+            f"{name}-scripts",
+            metadata=jobs.metadata(scripts_name, BACKUP_COMPONENT),
+            data=files,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        checksum = backup_jobs.scripts_checksum(files)
+
+        def wiring(key: str) -> backup_jobs.JobWiring:
+            return backup_jobs.JobWiring(
+                service_account=accounts[key][0],
+                scripts_config_map=scripts_name,
+                bucket_name=bucket.bucket,
+                role_arn=role_arns[key],
+                scripts_sha256=checksum,
+                credentials_secret=credentials_name,
+            )
+
+        backup_job = k8s.batch.v1.CronJob(
+            f"{name}-backup",
+            metadata=jobs.metadata(args.backup_name, BACKUP_COMPONENT),
+            spec=backup_jobs.backup_cron_job_spec(
+                config, jobs.labels(BACKUP_COMPONENT), wiring("backup")
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[scripts, service_accounts["backup"], *job_inputs]
+            ),
+        )
+        restore_job = k8s.batch.v1.CronJob(
+            f"{name}-restore-check",
+            metadata=jobs.metadata(args.restore_check_name, RESTORE_CHECK_COMPONENT),
+            spec=backup_jobs.restore_check_cron_job_spec(
+                config, jobs.labels(RESTORE_CHECK_COMPONENT), wiring("restore-check")
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[scripts, service_accounts["restore-check"], *job_inputs]
+            ),
+        )
+
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.backup_prefix = pulumi.Output.from_input(bucket_config.prefix)
+        self.backup_role_arn = role_arns["backup"]
+        self.restore_check_role_arn = role_arns["restore-check"]
+        self.backup_cron_job_name = known_after(backup_job, args.backup_name)
+        self.restore_check_cron_job_name = known_after(restore_job, args.restore_check_name)
+        self.backup_service_account_name = known_after(service_accounts["backup"], args.backup_name)
+        self.restore_check_service_account_name = known_after(
+            service_accounts["restore-check"], args.restore_check_name
+        )
+        self.namespace = pulumi.Output.from_input(namespace)
+        self.pod_selector = pulumi.Output.from_input(jobs.selector())
+        # What Observability's backup alerts watch (plain names, known before deployment).
+        self.backup_jobs = BackupJobs(
+            backup=args.backup_name, restore_check=args.restore_check_name
+        )
+        self.register_outputs(
+            {
+                "bucket_name": self.bucket_name,
+                "bucket_arn": self.bucket_arn,
+                "backup_prefix": self.backup_prefix,
+                "backup_role_arn": self.backup_role_arn,
+                "restore_check_role_arn": self.restore_check_role_arn,
+                "backup_cron_job_name": self.backup_cron_job_name,
+                "restore_check_cron_job_name": self.restore_check_cron_job_name,
+                "backup_service_account_name": self.backup_service_account_name,
+                "restore_check_service_account_name": self.restore_check_service_account_name,
+                "namespace": self.namespace,
+                "pod_selector": self.pod_selector,
+            }
+        )
+
+    def _bucket(
+        self, name: str, bucket_config: BackupBucket, tags: dict[str, str]
+    ) -> aws.s3.Bucket:
+        """The bucket and its settings: versioning, encryption, ownership, public-access
+        block, one lifecycle rule, a TLS-only policy."""
+        # A protected bucket is also retained, and so is every setting of it: removing the
+        # component never deletes backups, nor the versioning, TLS-only policy, public-access
+        # block and lifecycle rule that guard them. An unprotected bucket (dev) can be
+        # destroyed with what it holds.
+        retained = bucket_config.protect
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket=bucket_config.name,
-            force_destroy=False,
+            force_destroy=not retained,
             region=bucket_config.region,
             tags=tags,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                protect=bucket_config.protect,
-                retain_on_delete=bucket_config.protect,
-            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=retained, retain_on_delete=retained),
         )
-        on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[bucket])
+        on_bucket = pulumi.ResourceOptions(
+            parent=self, depends_on=[bucket], retain_on_delete=retained
+        )
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
             bucket=bucket.bucket,
@@ -134,7 +317,9 @@ class DbBackup(pulumi.ComponentResource):
             bucket=bucket.bucket,
             region=bucket_config.region,
             rules=backup_storage.lifecycle_rules(bucket_config),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[versioning], retain_on_delete=retained
+            ),
         )
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
@@ -143,136 +328,8 @@ class DbBackup(pulumi.ComponentResource):
             policy=bucket.arn.apply(
                 lambda arn: json.dumps(backup_storage.tls_only_bucket_policy(arn))
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
-        )
-
-        accounts = {
-            "backup": (args.backup_name, BACKUP_COMPONENT, True),
-            "restore-check": (args.restore_check_name, RESTORE_CHECK_COMPONENT, False),
-        }
-        roles: dict[str, aws.iam.Role] = {}
-        service_accounts: dict[str, k8s.core.v1.ServiceAccount] = {}
-        for key, (account, component, write) in accounts.items():
-            role = aws.iam.Role(
-                f"{name}-{key}-role",
-                description=f"{namespace}/{account}: "
-                + ("writes" if write else "reads")
-                + f" database backups under {bucket_config.prefix}",
-                assume_role_policy=json.dumps(
-                    backup_storage.irsa_trust_policy(
-                        config.oidc_provider_arn, config.oidc_issuer, namespace, account
-                    )
-                ),
-                max_session_duration=3600,
-                tags=tags,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            aws.iam.RolePolicy(
-                f"{name}-{key}-access",
-                role=role.name,
-                policy=bucket.arn.apply(
-                    lambda arn, write=write: json.dumps(
-                        backup_storage.backup_access_policy(arn, bucket_config, write=write)
-                    )
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            roles[key] = role
-            # Only the annotation waits for the role: name and namespace are known at preview.
-            metadata = jobs.metadata(account, component)
-            metadata["annotations"] = {ROLE_ARN_ANNOTATION: role.arn}
-            service_accounts[key] = k8s.core.v1.ServiceAccount(
-                f"{name}-{key}-sa",
-                metadata=metadata,
-                automount_service_account_token=False,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-
-        # Passwords from Vault: one ExternalSecret, one Secret key per job.
-        credentials_name = f"{args.backup_name}-credentials"
-        job_inputs: list[pulumi.Resource] = []
-        passwords = backup_jobs.vault_passwords(config)
-        if passwords:
-            assert config.secret_store is not None  # the configuration requires it
-            job_inputs.append(
-                k8s.apiextensions.CustomResource(
-                    f"{name}-credentials",
-                    api_version=EXTERNAL_SECRETS_API_VERSION,
-                    kind="ExternalSecret",
-                    metadata=jobs.metadata(credentials_name, BACKUP_COMPONENT),
-                    spec=backup_jobs.credentials_external_secret_spec(
-                        config.secret_store, credentials_name, passwords
-                    ),
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-            )
-
-        files = backup_jobs.script_files()
-        scripts_name = f"{args.backup_name}-scripts"
-        scripts = k8s.core.v1.ConfigMap(
-            f"{name}-scripts",
-            metadata=jobs.metadata(scripts_name, BACKUP_COMPONENT),
-            data=files,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        checksum = backup_jobs.scripts_checksum(files)
-
-        def wiring(key: str) -> backup_jobs.JobWiring:
-            return backup_jobs.JobWiring(
-                service_account=accounts[key][0],
-                scripts_config_map=scripts_name,
-                bucket_name=bucket.bucket,
-                role_arn=roles[key].arn,
-                scripts_sha256=checksum,
-                credentials_secret=credentials_name,
-            )
-
-        backup_job = k8s.batch.v1.CronJob(
-            f"{name}-backup",
-            metadata=jobs.metadata(args.backup_name, BACKUP_COMPONENT),
-            spec=backup_jobs.backup_cron_job_spec(
-                config, jobs.labels(BACKUP_COMPONENT), wiring("backup")
-            ),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[scripts, service_accounts["backup"], *job_inputs]
+                parent=self, depends_on=[public_access], retain_on_delete=retained
             ),
         )
-        restore_job = k8s.batch.v1.CronJob(
-            f"{name}-restore-check",
-            metadata=jobs.metadata(args.restore_check_name, RESTORE_CHECK_COMPONENT),
-            spec=backup_jobs.restore_check_cron_job_spec(
-                config, jobs.labels(RESTORE_CHECK_COMPONENT), wiring("restore-check")
-            ),
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[scripts, service_accounts["restore-check"], *job_inputs]
-            ),
-        )
-
-        self.bucket_name = bucket.bucket
-        self.bucket_arn = bucket.arn
-        self.backup_prefix = pulumi.Output.from_input(bucket_config.prefix)
-        self.backup_role_arn = roles["backup"].arn
-        self.restore_check_role_arn = roles["restore-check"].arn
-        self.backup_cron_job_name = known_after(backup_job, args.backup_name)
-        self.restore_check_cron_job_name = known_after(restore_job, args.restore_check_name)
-        self.backup_service_account_name = known_after(service_accounts["backup"], args.backup_name)
-        self.restore_check_service_account_name = known_after(
-            service_accounts["restore-check"], args.restore_check_name
-        )
-        self.namespace = pulumi.Output.from_input(namespace)
-        self.pod_selector = pulumi.Output.from_input(jobs.selector())
-        self.register_outputs(
-            {
-                "bucket_name": self.bucket_name,
-                "bucket_arn": self.bucket_arn,
-                "backup_prefix": self.backup_prefix,
-                "backup_role_arn": self.backup_role_arn,
-                "restore_check_role_arn": self.restore_check_role_arn,
-                "backup_cron_job_name": self.backup_cron_job_name,
-                "restore_check_cron_job_name": self.restore_check_cron_job_name,
-                "backup_service_account_name": self.backup_service_account_name,
-                "restore_check_service_account_name": self.restore_check_service_account_name,
-                "namespace": self.namespace,
-                "pod_selector": self.pod_selector,
-            }
-        )
+        return bucket

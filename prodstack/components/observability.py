@@ -3,20 +3,22 @@ for an app that meets the metric contract (docs/observability.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from prodstack import kinds
 from prodstack.components.outputs import known_after
-from prodstack.config.observability import ObservabilityConfig
+from prodstack.config.observability import AlertsConfig, ObservabilityConfig
 from prodstack.identity import AppIdentity
+from prodstack.names import ServiceNames
 from prodstack.specs import alerts as alerts_spec
 from prodstack.specs import dashboard as dashboard_spec
 from prodstack.specs import monitoring
 from prodstack.specs.alerts import AlertTarget, BackupJobs
 
-MONITORING_API_VERSION = "monitoring.coreos.com/v1"
+MONITORING_API_VERSION = kinds.SERVICE_MONITOR.api_version
 
 __all__ = ["BackupJobs", "Observability", "ObservabilityArgs"]
 
@@ -26,14 +28,17 @@ class ObservabilityArgs:
     """Inputs of an Observability component.
 
     ``identity`` is the app's (its pods must match ``identity.selector()`` and expose a port
-    named ``metrics``). ``min_available_replicas`` is the HA floor that LowReplicas watches.
-    ``backups`` names the database backup's CronJobs; without it there are no backup alerts.
-    ``autoscaler`` names the HPA shown on the dashboard (default: the app's name).
+    named ``metrics``). ``config`` is the platform's monitoring, ``alerts`` the service's
+    thresholds. ``min_available_replicas`` is the HA floor that LowReplicas watches.
+    ``backups`` are the database backup's CronJobs (pass ``DbBackup.backup_jobs``); without
+    them there are no backup alerts. ``autoscaler`` names the HPA shown on the dashboard
+    (default: the app's name).
     """
 
     identity: AppIdentity
     config: ObservabilityConfig
     team: str
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     min_available_replicas: int
     metrics_port: int = 9090
     status_label: str = "status"
@@ -78,7 +83,8 @@ class Observability(pulumi.ComponentResource):
         selector = identity.selector()
         prometheus_labels = dict(config.prometheus_labels)
 
-        service_name = monitoring.metrics_service_name(app)
+        names = ServiceNames(app, identity.namespace)
+        service_name = names.metrics_service
         service = k8s.core.v1.Service(
             f"{name}-metrics",
             metadata=identity.metadata(service_name, monitoring.METRICS_COMPONENT),
@@ -95,8 +101,8 @@ class Observability(pulumi.ComponentResource):
             spec=monitoring.service_monitor_spec(selector, identity.namespace, config.scrape),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[service]),
         )
-        rule_spec = alerts_spec.prometheus_rule_spec(target, config.alerts, config.runbook_base_url)
-        rule_name = f"{app}-rules"
+        rule_spec = alerts_spec.prometheus_rule_spec(target, args.alerts, config.runbook_base_url)
+        rule_name = names.prometheus_rule
         rule = k8s.apiextensions.CustomResource(
             f"{name}-rules",
             api_version=MONITORING_API_VERSION,
@@ -109,7 +115,7 @@ class Observability(pulumi.ComponentResource):
         dashboard_name: str | None = None
         dashboard: k8s.core.v1.ConfigMap | None = None
         if config.dashboard.enabled:
-            dashboard_name = f"{app}-dashboard"
+            dashboard_name = names.dashboard
             meta = identity.metadata(
                 dashboard_name,
                 "dashboard",
@@ -118,7 +124,7 @@ class Observability(pulumi.ComponentResource):
             )
             if config.dashboard.namespace is not None:
                 meta["namespace"] = config.dashboard.namespace
-            model = dashboard_spec.dashboard(target, config.alerts, autoscaler=args.autoscaler)
+            model = dashboard_spec.dashboard(target, args.alerts, autoscaler=args.autoscaler)
             dashboard = k8s.core.v1.ConfigMap(
                 f"{name}-dashboard",
                 metadata=meta,

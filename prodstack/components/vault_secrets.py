@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from prodstack.components.outputs import known_after
+from prodstack.config.db_backup import SecretStoreRef
 from prodstack.config.vault_secrets import VaultSecretsConfig
 from prodstack.identity import AppIdentity
 from prodstack.specs import vault_secrets as spec
@@ -54,7 +55,9 @@ class VaultSecrets(pulumi.ComponentResource):
         names = spec.object_names(identity, store_kind)
         account = args.service_account_name or identity.name
 
-        store_meta = identity.metadata(names.store, "secrets")
+        store_meta = identity.metadata(
+            names.store, "secrets", annotations=spec.store_annotations(store_kind)
+        )
         if store_kind == "ClusterSecretStore":
             del store_meta["namespace"]  # cluster-scoped
         store = k8s.apiextensions.CustomResource(
@@ -79,7 +82,9 @@ class VaultSecrets(pulumi.ComponentResource):
             f"{name}-external-secret",
             api_version=spec.API_VERSION,
             kind="ExternalSecret",
-            metadata=identity.metadata(names.external_secret, "secrets"),
+            metadata=identity.metadata(
+                names.external_secret, "secrets", annotations=spec.external_secret_annotations()
+            ),
             spec=external_secret_spec,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[store]),
         )
@@ -98,6 +103,8 @@ class VaultSecrets(pulumi.ComponentResource):
             config, names=names, external_secret=external_secret_spec, settings=settings
         )
         self.store_name = known_after(store, names.store)
+        # What DbBackup's ExternalSecret reads Vault passwords through (known in advance).
+        self.store_ref = SecretStoreRef(kind=store_kind, name=names.store)
         self.external_secret_name = known_after(external_secret, names.external_secret)
         # The Secret is External Secrets' to create; it exists once the ExternalSecret syncs.
         self.secret_name = known_after(external_secret, names.secret)

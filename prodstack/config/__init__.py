@@ -24,7 +24,7 @@ from prodstack.config.db_backup import (
     SecretStoreRef,
     VaultRef,
 )
-from prodstack.config.environment import EnvironmentConfig
+from prodstack.config.environment import EnvironmentConfig, UpgradeConfig
 from prodstack.config.errors import ConfigError
 from prodstack.config.gitops import GitOpsConfig
 from prodstack.config.ha import DisruptionBudgetConfig, HAConfig, ZoneSpreadConfig
@@ -35,8 +35,16 @@ from prodstack.config.observability import (
     DashboardConfig,
     ObservabilityConfig,
     ScrapeConfig,
+    ServiceObservability,
 )
-from prodstack.config.security import ApiAccessRule, NetworkConfig, SecurityConfig
+from prodstack.config.security import (
+    ApiAccessRule,
+    NetworkConfig,
+    PlatformNetwork,
+    PodPeer,
+    SecurityConfig,
+)
+from prodstack.config.service import Call, ServiceConfig, ServiceDefaults
 from prodstack.config.vault_secrets import (
     DatabaseSecret,
     Delivery,
@@ -57,6 +65,7 @@ __all__ = [
     "BackgroundAnalysis",
     "BackupBucket",
     "BackupJob",
+    "Call",
     "CanaryConfig",
     "CanaryStep",
     "ConfigError",
@@ -75,6 +84,8 @@ __all__ = [
     "NetworkConfig",
     "ObservabilityConfig",
     "PasswordSource",
+    "PlatformNetwork",
+    "PodPeer",
     "PodSecurity",
     "Probe",
     "Probes",
@@ -90,7 +101,11 @@ __all__ = [
     "ScrapeConfig",
     "SecretStoreRef",
     "SecurityConfig",
+    "ServiceConfig",
+    "ServiceDefaults",
+    "ServiceObservability",
     "Shutdown",
+    "UpgradeConfig",
     "VaultCaProvider",
     "VaultConfig",
     "VaultRef",

@@ -171,16 +171,21 @@ class PodSecurity(ConfigModel):
     tmp_size_limit: MemoryQuantity = "64Mi"
 
 
-def _check_app_name(value: str) -> str:
-    if not re.fullmatch(r"[a-z]([-a-z0-9]{0,38}[a-z0-9])?", value):
+_APP_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+
+def check_app_name(value: str) -> str:
+    """A DNS-1035 label (it names Services); how long it may be depends on the objects derived
+    from it, which the environment (and each component) checks."""
+    if _APP_NAME.match(value) is None or len(value) > 63:
         raise ValueError(
-            f"{value!r} is not a usable app name: start with a letter, then lower-case letters, "
-            "digits and '-', at most 40 characters (objects are named <name>-<suffix>)"
+            f"{value!r} is not a usable name: start with a letter, then lower-case letters, "
+            "digits and '-', ending with a letter or digit (objects are named <name>-<suffix>)"
         )
     return value
 
 
-AppName = Annotated[str, AfterValidator(_check_app_name)]
+AppName = Annotated[str, AfterValidator(check_app_name)]
 
 
 class AppConfig(ConfigModel):

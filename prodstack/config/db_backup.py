@@ -293,6 +293,15 @@ class DbBackupConfig(ConfigModel):
         assert match is not None  # validated above
         return match.group("issuer")
 
+    def iam_role_arn(self, role_name: str) -> str:
+        """The ARN of a role of this cluster's account (the OIDC provider's partition and
+        account), known before the role exists."""
+        match = re.match(
+            r"^arn:(?P<partition>[^:]+):iam::(?P<account>[0-9]{12}):", self.oidc_provider_arn
+        )
+        assert match is not None  # validated
+        return f"arn:{match['partition']}:iam::{match['account']}:role/{role_name}"
+
     @property
     def restore_target(self) -> RestoreTarget:
         """Where the restore check restores: its own server, or the backup's."""
@@ -301,26 +310,24 @@ class DbBackupConfig(ConfigModel):
         source = self.database.model_dump(exclude={"database"})
         return RestoreTarget.model_validate(source)
 
+    def vault_password_paths(self) -> list[tuple[str, ...]]:
+        """Keys of the passwords that come from Vault (they need a SecretStore)."""
+        sources = {
+            ("database",): self.database.password,
+            ("restoreCheck", "database"): (
+                None if self.restore_check.database is None else self.restore_target.password
+            ),
+        }
+        return [
+            (*path, "password", "vault")
+            for path, source in sources.items()
+            if source is not None and source.vault is not None
+        ]
+
     @model_validator(mode="after")
     def _rules(self) -> DbBackupConfig:
         violations: list[Violation] = []
         target = self.restore_target
-        if self.secret_store is None:
-            sources = {
-                ("database",): self.database.password,
-                ("restoreCheck", "database"): (
-                    None if self.restore_check.database is None else target.password
-                ),
-            }
-            violations.extend(
-                Violation(
-                    (*path, "password", "vault"),
-                    "a Vault password needs secretStore: {name: ...} (VaultSecrets' store is "
-                    "<app>-vault), or give the password as secret: {name: ..., key: ...}",
-                )
-                for path, source in sources.items()
-                if source is not None and source.vault is not None
-            )
         if self.restore_check.scratch_database in (self.database.database, target.database):
             violations.append(
                 Violation(

@@ -1,151 +1,230 @@
-"""The whole configuration of one stack (dev, staging or production)."""
+"""The whole configuration of one environment (one stack: dev, staging or production): the
+platform's settings and every service it runs."""
 
 from __future__ import annotations
 
-from typing import Literal
+import difflib
+from collections import defaultdict
+from typing import Annotated, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
-from prodstack.config.app import AppConfig, image_is_pinned
-from prodstack.config.autoscaling import AutoscalingConfig, ReplicaRange
-from prodstack.config.autoscaling import replica_range as _replica_range
 from prodstack.config.base import ConfigModel, Violation, raise_violations
-from prodstack.config.db_backup import DbBackupConfig
 from prodstack.config.gitops import GitOpsConfig
-from prodstack.config.ha import HAConfig, replica_violations
-from prodstack.config.load_balancer import LoadBalancerConfig
 from prodstack.config.observability import ObservabilityConfig
-from prodstack.config.security import SecurityConfig
-from prodstack.config.types import DnsLabel, duration_seconds
-from prodstack.config.vault_secrets import VaultSecretsConfig
+from prodstack.config.security import PlatformNetwork, PodSecurityVersion
+from prodstack.config.service import ServiceConfig, ServiceDefaults, ServiceName
+from prodstack.config.types import DnsLabel
 
 Environment = Literal["dev", "staging", "production"]
+IAM_ROLE_NAME_LIMIT = 64
+
+
+class UpgradeConfig(ConfigModel):
+    """How this stack was deployed before. ``singleAppService`` names the service that was the
+    one app of a stack deployed by prodstack 0.1 (``prodstack:app``): its objects keep their
+    Pulumi identities (aliases), so the upgrade updates them in place instead of replacing."""
+
+    single_app_service: ServiceName
 
 
 class EnvironmentConfig(ConfigModel):
     """Everything under the ``prodstack:`` namespace of ``stacks/Pulumi.<stack>.yaml``.
 
-    Validate with ``context={"environment": ...}`` (``parse_environment`` does) so that rules
-    that depend on the environment, such as digest-pinned production images, apply.
+    ``services`` are validated as merged with ``defaults`` (``parse_environment`` merges);
+    validate with ``context={"environment": ...}`` so that environment rules apply.
     """
 
     environment: Environment
     namespace: DnsLabel
-    app: AppConfig
-    security: SecurityConfig = SecurityConfig()
-    vault_secrets: VaultSecretsConfig | None = None
-    autoscaling: AutoscalingConfig | None = None
-    load_balancer: LoadBalancerConfig | None = None
-    ha: HAConfig | None = None
-    gitops: GitOpsConfig | None = None
+    pod_security_version: PodSecurityVersion = "v1.33"
+    network: PlatformNetwork = PlatformNetwork()
     observability: ObservabilityConfig | None = None
-    db_backup: DbBackupConfig | None = None
+    gitops: GitOpsConfig | None = None
+    defaults: ServiceDefaults = ServiceDefaults()
+    services: Annotated[dict[ServiceName, ServiceConfig], Field(min_length=1)]
+    upgrade: UpgradeConfig | None = None
 
-    @property
-    def replica_range(self) -> ReplicaRange:
-        """The HPA's bounds when autoscaling is configured, else ``app.replicas``."""
-        return _replica_range(self.app.replicas, self.autoscaling)
+    def namespace_of(self, service: ServiceConfig) -> str:
+        return service.namespace or self.namespace
 
-    @model_validator(mode="after")
-    def _production_rules(self) -> EnvironmentConfig:
-        violations = []
-        # Also checked on the field when validated with context; this catches callers without it.
-        if self.environment == "production" and not image_is_pinned(self.app.image):
-            violations.append(
-                Violation(
-                    ("app", "image"),
-                    "production images must be pinned by digest (name@sha256:<64 hex>)",
-                )
-            )
-        if self.environment == "production":
-            violations.extend(
-                Violation(
-                    ("app", "annotations", key),
-                    "security scanner skips are not allowed in production; fix the finding",
-                )
-                for key in self.app.annotations
-                if key.startswith("checkov.io/skip")
-            )
-        raise_violations(violations)
-        return self
+    def namespaces(self) -> list[str]:
+        """Every namespace a service runs in: the default first, then by name."""
+        used = {self.namespace_of(service) for service in self.services.values()}
+        return sorted(used, key=lambda ns: (ns != self.namespace, ns))
 
     @model_validator(mode="after")
-    def _app_env_does_not_shadow_vault_secrets(self) -> EnvironmentConfig:
-        # An explicit env entry silently wins over envFrom, and a duplicate name over a secret.
-        # (Imported here: the spec modules import the config package.)
-        from prodstack.specs.app_settings import settings_data
-        from prodstack.specs.vault_secrets import env_names
-
-        if self.vault_secrets is None:
-            return self
-        settings = self.vault_secrets.settings
-        taken = env_names(self.vault_secrets, None if settings is None else settings_data(settings))
+    def _services_are_named_by_their_keys(self) -> EnvironmentConfig:
         raise_violations(
             Violation(
-                ("app", "env", key),
-                "vaultSecrets already provides this variable; remove it here "
-                "(or change vaultSecrets.delivery)",
+                ("services", key, "app", "name"),
+                f"is {service.app.name!r}, but the service is named by its key {key!r}: "
+                "remove app.name",
             )
-            for key in sorted(set(self.app.env) & taken)
+            for key, service in self.services.items()
+            if service.app.name != key
         )
         return self
 
     @model_validator(mode="after")
-    def _load_balancer_reaches_the_pods(self) -> EnvironmentConfig:
-        # The namespace denies all ingress by default: without sources the NLB reaches nothing.
-        sources = self.security.network.load_balancer_sources
-        if self.load_balancer is not None and not sources:
-            raise_violations(
-                [
-                    Violation(
-                        ("security", "network", "loadBalancerSources"),
-                        "loadBalancer is configured but no source may reach the pods: list the "
-                        "VPC CIDR (ip targets) or the client ranges (instance targets)",
+    def _calls_name_services(self) -> EnvironmentConfig:
+        violations = []
+        known = sorted(self.services)
+        for key, service in self.services.items():
+            for index, call in enumerate(service.calls):
+                path = ("services", key, "calls", index)
+                callee = self.services.get(call.service)
+                if callee is None:
+                    hint = difflib.get_close_matches(call.service, known, n=1)
+                    suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+                    violations.append(
+                        Violation(
+                            (*path, "service"),
+                            f"no service {call.service!r} in this stack{suggestion} (services "
+                            "outside the stack are reached through security.network.peers or "
+                            "an egress flow)",
+                        )
                     )
-                ]
-            )
-        if self.load_balancer is None and sources:
-            raise_violations(
-                [
-                    Violation(
-                        ("security", "network", "loadBalancerSources"),
-                        "no loadBalancer is configured, so these sources would open the app port "
-                        "for nothing: remove them, or configure loadBalancer",
+                elif callee.port(call.port) is None:
+                    violations.append(
+                        Violation(
+                            (*path, "port"),
+                            f"{call.port!r} is not a port of {call.service}: use http "
+                            f"({callee.app.port}) or metrics ({callee.app.metrics_port})",
+                        )
                     )
-                ]
-            )
+            seen: dict[str, int] = {}
+            for index, call in enumerate(service.calls):
+                target = (call.service, callee_port(self, call.service, call.port))
+                label = f"{target[0]}:{target[1]}"
+                if label in seen:
+                    violations.append(
+                        Violation(
+                            ("services", key, "calls", index),
+                            f"repeats calls[{seen[label]}] ({label}); remove one",
+                        )
+                    )
+                seen.setdefault(label, index)
+        raise_violations(violations)
         return self
 
     @model_validator(mode="after")
-    def _replicas_fit_ha(self) -> EnvironmentConfig:
-        if self.ha is not None:
-            raise_violations(replica_violations(self.ha, self.replica_range))
-        return self
-
-    @model_validator(mode="after")
-    def _analysis_window_covers_scrapes(self) -> EnvironmentConfig:
-        if self.observability is None:
+    def _observability_needs_the_platform(self) -> EnvironmentConfig:
+        if self.observability is not None:
             return self
-        window = self.app.canary.analysis.window
-        interval = self.observability.scrape.interval
-        if duration_seconds(window) < 2 * duration_seconds(interval):
+        raise_violations(
+            Violation(
+                ("services", key, "observability"),
+                "needs prodstack:observability (the platform's runbookBaseUrl, scraping and "
+                "dashboards); configure it, or set this service's observability: null",
+            )
+            for key, service in self.services.items()
+            if service.observability is not None and "observability" in service.model_fields_set
+        )
+        return self
+
+    @model_validator(mode="after")
+    def _derived_names_fit_and_differ(self) -> EnvironmentConfig:
+        # Imported here: prodstack.names imports the plan, which imports the config package.
+        from prodstack.names import (
+            BACKUP_COMPONENT,
+            RESTORE_CHECK_COMPONENT,
+            ServiceNames,
+            derived_names,
+            label_values,
+        )
+
+        violations = []
+        owners: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+        dashboard_ns = self.observability.dashboard.namespace if self.observability else None
+        for key, service in self.services.items():
+            names = ServiceNames(key, self.namespace_of(service), self.environment)
+            too_long = []
+            for derived in derived_names(
+                service,
+                names,
+                dashboard_namespace=dashboard_ns,
+                observed=self.observability is not None,
+            ):
+                owners[derived.key].append(key)
+                if len(derived.name) > derived.kind.name_limit:
+                    too_long.append(
+                        f"{derived.kind.kind} {derived.name!r} ({len(derived.name)} > "
+                        f"{derived.kind.name_limit}, from {derived.section})"
+                    )
+            too_long += [
+                f"label {label}={value!r} ({len(value)} > 63)"
+                for label, value in label_values(names, service)
+                if len(value) > 63
+            ]
+            if service.db_backup is not None:
+                too_long += [
+                    f"IAM role {role!r} ({len(role)} > {IAM_ROLE_NAME_LIMIT}, from dbBackup)"
+                    for role in (
+                        names.iam_role(c) for c in (BACKUP_COMPONENT, RESTORE_CHECK_COMPONENT)
+                    )
+                    if len(role) > IAM_ROLE_NAME_LIMIT
+                ]
+            if too_long:
+                violations.append(
+                    Violation(
+                        ("services", key),
+                        "the name is too long for the objects derived from it: "
+                        + "; ".join(dict.fromkeys(too_long))
+                        + ": choose a shorter service name",
+                    )
+                )
+        for (kind, namespace, name), keys in sorted(owners.items()):
+            services = sorted(set(keys))
+            if len(services) > 1:
+                where = f" in namespace {namespace}" if namespace else ""
+                violations.append(
+                    Violation(
+                        ("services", services[-1]),
+                        f"its {kind.rpartition('/')[2]} {name!r}{where} collides with the one "
+                        f"of service {services[0]!r}: rename one of the services",
+                    )
+                )
+        raise_violations(violations)
+        return self
+
+    @model_validator(mode="after")
+    def _gitops_manifests_are_known_offline(self) -> EnvironmentConfig:
+        # What goes to git must be known before AWS answers: an unnamed bucket gets its name
+        # from Pulumi at creation, which the rendered backup jobs would need.
+        if self.gitops is None:
+            return self
+        raise_violations(
+            Violation(
+                ("services", key, "dbBackup", "bucket", "name"),
+                "a GitOps stack renders the backup jobs into git before the bucket exists: "
+                "name the bucket",
+            )
+            for key, service in self.services.items()
+            if service.db_backup is not None and service.db_backup.bucket.name is None
+        )
+        return self
+
+    @model_validator(mode="after")
+    def _upgrade_names_a_default_namespace_service(self) -> EnvironmentConfig:
+        if self.upgrade is None:
+            return self
+        name = self.upgrade.single_app_service
+        service = self.services.get(name)
+        if service is None or self.namespace_of(service) != self.namespace:
             raise_violations(
                 [
                     Violation(
-                        ("app", "canary", "analysis", "window"),
-                        f"{window} holds fewer than 2 scrapes at observability.scrape.interval "
-                        f"{interval}; rate() needs two samples, so every measurement would be "
-                        "inconclusive: lengthen the window or scrape more often",
+                        ("upgrade", "singleAppService"),
+                        f"{name!r} must be a service of this stack in the default namespace "
+                        f"{self.namespace} (where the single-app stack ran)",
                     )
                 ]
             )
         return self
 
-    @model_validator(mode="after")
-    def _production_backups(self) -> EnvironmentConfig:
-        if self.environment == "production" and self.db_backup is not None:
-            raise_violations(
-                Violation(("dbBackup", *violation.path), violation.message)
-                for violation in self.db_backup.production_violations()
-            )
-        return self
+
+def callee_port(env: EnvironmentConfig, callee: str, port: int | str) -> int | None:
+    """The port number a call to ``callee`` on ``port`` (a name or number) reaches."""
+    service = env.services.get(callee)
+    return None if service is None else service.port(port)

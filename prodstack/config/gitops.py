@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from prodstack.config.base import ConfigModel
 from prodstack.config.types import DnsLabel, Duration, PositiveInt
+
+_PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+def _check_repo_path(value: str) -> str:
+    segments = value.split("/")
+    if (
+        not value
+        or value.startswith("/")
+        or any(s in ("", ".", "..") or _PATH_SEGMENT.match(s) is None for s in segments)
+    ):
+        raise ValueError(
+            f"{value!r} is not a relative folder path: write segments of letters, digits, '.', "
+            "'_' or '-' joined by '/', without '.' or '..' (e.g. rendered/production)"
+        )
+    return value
 
 
 class RetryBackoff(ConfigModel):
@@ -22,11 +39,21 @@ class SyncRetry(ConfigModel):
 
 
 class GitOpsConfig(ConfigModel):
-    """Where ``prodstack render`` output is committed, and how Argo CD syncs it."""
+    """Where the stack's manifests are committed, and how Argo CD syncs them.
+
+    ``path`` is the stack's folder, both in the repository and below the project (where
+    ``pulumi up`` writes it): each namespace's manifests are in ``<path>/<namespace>``, synced by
+    an Application of its own. ``cascadeDelete`` gives the Applications Argo CD's resources
+    finalizer, so deleting one deletes what it deployed (off: removing an Application leaves
+    the workloads running). ``handOver: prepare`` is the first of the two updates that move a
+    stack whose objects Pulumi applies to Argo CD without deleting them (docs/gitops.md).
+    """
 
     repo_url: Annotated[str, Field(pattern=r"^(https://|ssh://|git@)[^\s]+$")]
     target_revision: Annotated[str, Field(min_length=1)] = "main"
-    path: Annotated[str, Field(pattern=r"^[^/\s][^\s]*$")]
+    path: Annotated[str, AfterValidator(_check_repo_path)]
+    cascade_delete: bool = False
+    hand_over: Literal["prepare"] | None = None
     project: DnsLabel = "default"
     argocd_namespace: DnsLabel = "argocd"
     destination_server: Annotated[str, Field(pattern=r"^https://[^\s]+$")] = (

@@ -1,4 +1,5 @@
-"""How an app is watched: scraping, alert thresholds, runbooks, and its Grafana dashboard."""
+"""How services are watched: the platform's scraping, runbooks and dashboards, and each
+service's alert thresholds."""
 
 from __future__ import annotations
 
@@ -162,7 +163,8 @@ class DashboardConfig(ConfigModel):
 
 
 class ObservabilityConfig(ConfigModel):
-    """Scraping, alerts with runbooks, DORA recording rules and a dashboard for the app.
+    """The platform's monitoring (``prodstack:observability``): how every service is scraped,
+    where runbooks are, which Prometheus and Grafana pick up the rules and dashboards.
 
     ``prometheusLabels`` go on the ServiceMonitor and the PrometheusRule: a Prometheus run by
     the Prometheus Operator ignores monitors and rules its selectors do not match.
@@ -172,24 +174,30 @@ class ObservabilityConfig(ConfigModel):
     prometheus_labels: Labels = Field(default_factory=lambda: {"release": "kube-prometheus-stack"})
     platform_team: DnsLabel = "platform"
     scrape: ScrapeConfig = ScrapeConfig()
-    alerts: AlertsConfig = AlertsConfig()
-    backup_alerts: bool = False
     dashboard: DashboardConfig = DashboardConfig()
 
-    @model_validator(mode="after")
-    def _windows_cover_scrapes(self) -> ObservabilityConfig:
-        interval = duration_seconds(self.scrape.interval)
+
+class ServiceObservability(ConfigModel):
+    """A service's alerts (``services.<name>.observability``); ``backupAlerts`` watches its
+    database backups when it has ``dbBackup``."""
+
+    alerts: AlertsConfig = AlertsConfig()
+    backup_alerts: bool = True
+
+    def window_violations(self, scrape: ScrapeConfig) -> list[Violation]:
+        """Alert windows too short for two scrapes at the platform's interval."""
+        interval = duration_seconds(scrape.interval)
         windows = {
             "highErrorRate": self.alerts.high_error_rate.window,
             "highLatency": self.alerts.high_latency.window,
         }
-        raise_violations(
+        return [
             Violation(
                 ("alerts", key, "window"),
-                f"{window} holds fewer than 2 scrapes at scrape.interval {self.scrape.interval}; "
-                f"rate() needs two samples: use at least {2 * interval}s (4 scrapes is safer)",
+                f"{window} holds fewer than 2 scrapes at observability.scrape.interval "
+                f"{scrape.interval}; rate() needs two samples: use at least {2 * interval}s "
+                "(4 scrapes is safer)",
             )
             for key, window in windows.items()
             if duration_seconds(window) < 2 * interval
-        )
-        return self
+        ]

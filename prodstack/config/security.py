@@ -1,4 +1,4 @@
-"""Security settings of a stack: Pod Security level, the network flows allowed, API access."""
+"""Security settings: a service's network flows and API access, the platform's shared peers."""
 
 from __future__ import annotations
 
@@ -68,18 +68,23 @@ class HttpsEgress(ConfigModel):
 
 
 class NetworkConfig(ConfigModel):
-    """The flows the stack needs; everything else is denied by default."""
+    """A service's flows; everything else is denied by the namespace's default deny."""
 
     ingress_controller_namespace: DnsLabel | None = None
     peers: tuple[PodPeer, ...] = ()
     load_balancer_sources: tuple[Cidr, ...] = ()
+    database: DatabaseEgress | None = None
+    redis: RedisEgress | None = None
+    https: HttpsEgress = HttpsEgress()
+
+
+class PlatformNetwork(ConfigModel):
+    """Where the cluster's shared services run: every namespace's baseline admits them."""
+
     monitoring: PodPeer = PodPeer(
         namespace="monitoring", pod_labels={"app.kubernetes.io/name": "prometheus"}
     )
     dns: PodPeer = PodPeer(namespace="kube-system", pod_labels={"k8s-app": "kube-dns"})
-    database: DatabaseEgress | None = None
-    redis: RedisEgress | None = None
-    https: HttpsEgress = HttpsEgress()
 
 
 Verb = Literal["get", "watch", "update", "patch", "delete"]
@@ -111,10 +116,12 @@ class ApiAccessRule(ConfigModel):
         return self
 
 
-class SecurityConfig(ConfigModel):
-    """Pod Security Admission, network policies and the app's API access."""
+PodSecurityVersion = Annotated[str, Field(pattern=r"^(v1\.[0-9]+|latest)$")]
 
-    pod_security_version: Annotated[str, Field(pattern=r"^(v1\.[0-9]+|latest)$")] = "v1.33"
+
+class SecurityConfig(ConfigModel):
+    """A service's network flows and its API access (Pod Security is the environment's)."""
+
     network: NetworkConfig = NetworkConfig()
     api_access: tuple[ApiAccessRule, ...] = ()
     api_token_expiration_seconds: Annotated[PositiveInt, Field(ge=600)] = 3600

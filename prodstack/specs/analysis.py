@@ -83,7 +83,3 @@ def analysis_template_spec(check: Check, analysis: AnalysisConfig, *, gate: bool
     if gate:
         metric["count"] = analysis.gate_measurements
     return {"args": [{"name": CANARY_HASH_ARG}], "metrics": [metric]}
-
-
-def template_name(app_name: str, check_name: str, *, gate: bool) -> str:
-    return f"{app_name}-{check_name}{'-gate' if gate else ''}"

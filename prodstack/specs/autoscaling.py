@@ -3,10 +3,11 @@ needs."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from prodstack import queries
+from prodstack import kinds, queries
 from prodstack.config.autoscaling import (
     AutoscalingConfig,
     RequestsMetric,
@@ -16,7 +17,7 @@ from prodstack.config.autoscaling import (
 
 Manifest = dict[str, Any]
 
-ROLLOUT_API_VERSION = "argoproj.io/v1alpha1"
+ROLLOUT_API_VERSION = kinds.ROLLOUT.api_version
 ADAPTER_RATE_WINDOW = "2m"
 
 
@@ -81,14 +82,16 @@ def behavior(config: ScalingBehavior) -> Manifest:
     }
 
 
-def hpa_spec(config: AutoscalingConfig, rollout_name: str) -> Manifest:
-    """``autoscaling/v2`` spec that scales the Rollout through its scale subresource."""
+def hpa_spec(config: AutoscalingConfig, target: Mapping[str, str] | str) -> Manifest:
+    """``autoscaling/v2`` spec that scales its target (a Rollout, through its scale
+    subresource): a reference ``{apiVersion, kind, name}``, or the name of a Rollout."""
+    reference = (
+        {"apiVersion": ROLLOUT_API_VERSION, "kind": "Rollout", "name": target}
+        if isinstance(target, str)
+        else dict(target)
+    )
     return {
-        "scaleTargetRef": {
-            "apiVersion": ROLLOUT_API_VERSION,
-            "kind": "Rollout",
-            "name": rollout_name,
-        },
+        "scaleTargetRef": reference,
         "minReplicas": config.min_replicas,
         "maxReplicas": config.max_replicas,
         "metrics": metrics(config),

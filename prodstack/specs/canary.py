@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from prodstack.config.app import AppConfig
 from prodstack.config.canary import MANUAL, CanaryConfig, CanaryStep
+from prodstack.config.types import duration_seconds
 
 Manifest = dict[str, Any]
 
@@ -71,3 +73,39 @@ def canary_strategy(
         block["startingStep"] = argo_step_index(canary, background.start_with_step)
         strategy["analysis"] = block
     return strategy
+
+
+# pulumi-kubernetes' await annotations (v4.18+; provider/pkg/metadata/annotations.go). A
+# custom resource is not awaited unless told what to wait for.
+WAIT_FOR = "pulumi.com/waitFor"
+TIMEOUT_SECONDS = "pulumi.com/timeoutSeconds"
+ROLLOUT_HEALTHY = "jsonpath={.status.phase}=Healthy"
+AWAIT_MARGIN_SECONDS = 300
+
+
+def rollout_timeout_seconds(app: AppConfig) -> int:
+    """How long a healthy canary takes at most: every pause and gate analysis, a start-up
+    budget for the pods of each step and of the promotion, and a margin."""
+    canary = app.canary
+    analysis = canary.analysis
+    startup = app.probes.startup
+    start_budget = (
+        startup.initial_delay_seconds + startup.period_seconds * startup.failure_threshold
+    )
+    seconds = AWAIT_MARGIN_SECONDS + (len(canary.steps) + 1) * start_budget
+    for step in canary.steps:
+        if step.pause is not None and step.pause != MANUAL:
+            seconds += duration_seconds(step.pause)
+        if step.analysis:
+            seconds += analysis.gate_measurements * duration_seconds(analysis.interval)
+    return seconds
+
+
+def rollout_await_annotations(app: AppConfig) -> dict[str, str]:
+    """Make ``pulumi up`` wait until the Rollout is Healthy: an aborted or stuck canary fails
+    the update when the timeout derived from the schedule runs out (the provider has no
+    expression for failing sooner). A schedule with a manual pause waits for a person, so
+    ``pulumi up`` does not wait on it."""
+    if any(step.pause == MANUAL for step in app.canary.steps):
+        return {}
+    return {WAIT_FOR: ROLLOUT_HEALTHY, TIMEOUT_SECONDS: str(rollout_timeout_seconds(app))}

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from prodstack import labels as lbl
-from prodstack.config.environment import EnvironmentConfig
 from prodstack.config.ha import DisruptionBudgetConfig, HAConfig, ZoneSpreadConfig
+from prodstack.config.service import ServiceConfig
 from prodstack.specs.pod import Scheduling
 
 Manifest = dict[str, Any]
@@ -24,19 +24,19 @@ NODE_RULE_WEIGHT = 100
 ZONE_RULE_WEIGHT = 50
 
 
-def ha_floor(env: EnvironmentConfig) -> int:
+def ha_floor(service: ServiceConfig) -> int:
     """The fewest replicas the HA policy needs: the disruption budget's number + 1, or 1
     without HA or a budget. Validation keeps the replica minimum at or above it."""
-    return 1 if env.ha is None else env.ha.floor
+    return 1 if service.ha is None else service.ha.floor
 
 
-def min_available(env: EnvironmentConfig) -> int | None:
+def min_available(service: ServiceConfig) -> int | None:
     """Pods the disruption budget keeps running through voluntary disruptions at the
     minimum replica count (what a LowReplicas alert can compare availability with);
     None without a budget."""
-    if env.ha is None or env.ha.disruption_budget is None:
+    if service.ha is None or service.ha.disruption_budget is None:
         return None
-    return env.ha.disruption_budget.available_at(env.replica_range.minimum)
+    return service.ha.disruption_budget.available_at(service.replica_range.minimum)
 
 
 def _term(selector: Mapping[str, str], topology_key: str) -> Manifest:

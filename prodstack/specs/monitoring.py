@@ -20,10 +20,6 @@ METRICS_COMPONENT = "metrics"
 JOB_LABEL = lbl.NAME
 
 
-def metrics_service_name(app_name: str) -> str:
-    return f"{app_name}-metrics"
-
-
 def metrics_service_spec(pod_selector: Mapping[str, str], port: int) -> Manifest:
     """A headless Service on the ``metrics`` port of every pod of the app, stable and canary.
 

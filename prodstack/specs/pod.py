@@ -5,7 +5,8 @@ Pure functions over the configuration models; every dict is manifest-shaped (cam
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypedDict
 
 from prodstack.config.app import AppConfig, Probe, Resources, Shutdown
@@ -25,6 +26,35 @@ class Scheduling(TypedDict, total=False):
     nodeSelector: dict[str, str]
     tolerations: list[Manifest]
     priorityClassName: str
+
+
+@dataclass(frozen=True)
+class PodWiring:
+    """What another component adds to the app's pod template: volumes and their mounts,
+    environment (``env``, ``envFrom``) and pod annotations (such as checksums that roll a
+    change out). VaultSecrets and ServiceSecurity hand theirs to ``CanaryAppArgs(wiring=...)``.
+    """
+
+    volumes: tuple[Manifest, ...] = ()
+    volume_mounts: tuple[Manifest, ...] = ()
+    env_from: tuple[Manifest, ...] = ()
+    env: tuple[Manifest, ...] = ()
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def combine(cls, wirings: Iterable[PodWiring]) -> PodWiring:
+        """All of them, in order (later annotations win)."""
+        parts = list(wirings)
+        annotations: dict[str, str] = {}
+        for part in parts:
+            annotations.update(part.annotations)
+        return cls(
+            volumes=tuple(v for p in parts for v in p.volumes),
+            volume_mounts=tuple(m for p in parts for m in p.volume_mounts),
+            env_from=tuple(e for p in parts for e in p.env_from),
+            env=tuple(e for p in parts for e in p.env),
+            annotations=annotations,
+        )
 
 
 def http_probe(probe: Probe, port_name: str = HTTP_PORT_NAME) -> Manifest:

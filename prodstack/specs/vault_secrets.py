@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from prodstack import labels as lbl
 from prodstack.config.vault_secrets import (
@@ -19,8 +19,11 @@ from prodstack.config.vault_secrets import (
     file_mode,
 )
 from prodstack.identity import AppIdentity
+from prodstack.names import ServiceNames
+from prodstack.specs.canary import TIMEOUT_SECONDS, WAIT_FOR
 from prodstack.specs.checksum import checksum
-from prodstack.specs.pod import Manifest
+from prodstack.specs.gitops import SYNC_WAVE, SYNC_WAVES
+from prodstack.specs.pod import Manifest, PodWiring
 
 API_VERSION = "external-secrets.io/v1"
 VAULT_KV_VERSION = "v2"
@@ -46,6 +49,12 @@ SECRETS_VOLUME = "app-secrets"
 SETTINGS_VOLUME = "app-settings"
 SETTINGS_FILE_MODE = 0o444
 
+# An ExternalSecret is ready once its Secret is synced: ``pulumi up`` waits for it (the
+# pods would not start without the Secret). Argo CD applies stores, then ExternalSecrets,
+# then the rest (prodstack.specs.gitops.SYNC_WAVES).
+EXTERNAL_SECRET_READY = "condition=Ready"
+EXTERNAL_SECRET_TIMEOUT_SECONDS = 300
+
 CONFIG_CHECKSUM = "checksum/config"
 SECRET_TEMPLATE_CHECKSUM = "checksum/secret-template"
 
@@ -62,15 +71,25 @@ class ObjectNames:
 
 
 def object_names(identity: AppIdentity, store_kind: str) -> ObjectNames:
-    store = f"{identity.name}-vault"
-    if store_kind == "ClusterSecretStore":
-        store = f"{identity.namespace}-{store}"
+    names = ServiceNames(identity.name, identity.namespace)
     return ObjectNames(
-        store=store,
-        external_secret=f"{identity.name}-secrets",
-        secret=f"{identity.name}-secrets",
-        settings=f"{identity.name}-settings",
+        store=names.secret_store(cluster=store_kind == "ClusterSecretStore"),
+        external_secret=names.external_secret,
+        secret=names.secret,
+        settings=names.settings,
     )
+
+
+def store_annotations(kind: str) -> dict[str, str]:
+    return {SYNC_WAVE: SYNC_WAVES[kind]}
+
+
+def external_secret_annotations() -> dict[str, str]:
+    return {
+        SYNC_WAVE: SYNC_WAVES["ExternalSecret"],
+        WAIT_FOR: EXTERNAL_SECRET_READY,
+        TIMEOUT_SECONDS: str(EXTERNAL_SECRET_TIMEOUT_SECONDS),
+    }
 
 
 def secret_store_spec(vault: VaultConfig, *, namespace: str, service_account: str) -> Manifest:
@@ -229,19 +248,6 @@ def rollout_annotations(
     if settings is not None:
         annotations[CONFIG_CHECKSUM] = checksum(dict(settings))
     return annotations
-
-
-@dataclass(frozen=True)
-class PodWiring:
-    """What the app's pod template needs to read the Secret and the settings; hand the fields
-    to CanaryAppArgs (``extra_volumes``, ``extra_volume_mounts``, ``env_from``, ``extra_env``,
-    ``pod_annotations``)."""
-
-    volumes: tuple[Manifest, ...] = ()
-    volume_mounts: tuple[Manifest, ...] = ()
-    env_from: tuple[Manifest, ...] = ()
-    env: tuple[Manifest, ...] = ()
-    annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 def pod_wiring(

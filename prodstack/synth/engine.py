@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pulumi import Output
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks, settings
 from pulumi.runtime.stack import run_pulumi_func
@@ -75,11 +76,13 @@ def synthesize(
     stack: str = "dev",
     config: Mapping[str, str] | None = None,
     secret_keys: Sequence[str] = (),
+    root_directory: Path | None = None,
 ) -> ResourceGraph:
     """Run ``program`` (which creates resources) under mocks and return what it registered.
 
-    ``config`` maps full keys (``prodstack:app``) to the string values the engine would pass.
-    Exceptions raised by the program propagate unchanged.
+    ``config`` maps full keys (``prodstack:app``) to the string values the engine would pass;
+    ``root_directory`` is the project's folder (``pulumi.get_root_directory()``, None when the
+    program has no project). Exceptions raised by the program propagate unchanged.
     """
     outcome: dict[str, Any] = {}
 
@@ -90,6 +93,9 @@ def synthesize(
             mocks_ = PlaceholderMocks()
             monitor = RecordingMonitor(mocks_)
             mocks.set_mocks(mocks_, project=project, stack=stack, preview=False, monitor=monitor)
+            settings.SETTINGS.root_directory = (
+                None if root_directory is None else str(root_directory)
+            )
             runtime_config.set_all_config(dict(config or {}), list(secret_keys))
             _sync_await(run_pulumi_func(program))
             root = settings.get_root_resource()
@@ -115,8 +121,8 @@ async def _stack_outputs(root: Any) -> dict[str, Any]:
     outputs = getattr(root, "outputs", {}) or {}
     resolved: dict[str, Any] = {}
     for key, value in outputs.items():
-        future = getattr(value, "future", None)
-        resolved[key] = normalize(await future() if callable(future) else value)
+        # Outputs may nest in exported lists and dicts: resolve them all, as the engine does.
+        resolved[key] = normalize(await Output.from_input(value).future())
     return resolved
 
 
@@ -141,4 +147,5 @@ def synthesize_stack(stack: str, project: Project | Path | None = None) -> Resou
         stack=stack,
         config=config,
         secret_keys=secret_keys,
+        root_directory=project.root,
     )

@@ -13,7 +13,10 @@ PROVIDER_PREFIX = "pulumi:providers:"
 @dataclass(frozen=True)
 class Resource:
     """One registration: custom resources carry normalized inputs; components carry none.
-    ``protect`` and ``retain_on_delete`` are the resource options that guard against deletion."""
+    ``protect`` and ``retain_on_delete`` are the resource options that guard against deletion;
+    ``aliases`` the URNs it was known by (as the engine computes them from the alias specs,
+    and every alias inherited from its parent's). ``provider`` is the URN of its explicit
+    provider, None for the default one."""
 
     urn: str
     type: str
@@ -25,6 +28,7 @@ class Resource:
     inputs: Mapping[str, Any] = field(default_factory=dict)
     protect: bool = False
     retain_on_delete: bool = False
+    aliases: tuple[str, ...] = ()
 
     @property
     def is_kubernetes_object(self) -> bool:

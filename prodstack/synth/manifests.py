@@ -7,41 +7,11 @@ from typing import Any
 
 import yaml
 
+from prodstack import kinds
 from prodstack.synth.graph import Resource, ResourceGraph
 from prodstack.synth.values import plain
 
-# Kinds in the order a cluster accepts them: what others reference comes first.
-APPLY_ORDER = (
-    "Namespace",
-    "ResourceQuota",
-    "LimitRange",
-    "NetworkPolicy",
-    "ServiceAccount",
-    "Secret",
-    "ConfigMap",
-    "SecretStore",
-    "ClusterSecretStore",
-    "ExternalSecret",
-    "PersistentVolumeClaim",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "Role",
-    "RoleBinding",
-    "Service",
-    "AnalysisTemplate",
-    "ClusterAnalysisTemplate",
-    "Deployment",
-    "StatefulSet",
-    "Rollout",
-    "Job",
-    "CronJob",
-    "HorizontalPodAutoscaler",
-    "PodDisruptionBudget",
-    "ServiceMonitor",
-    "PodMonitor",
-    "PrometheusRule",
-    "Application",
-)
+APPLY_ORDER = kinds.APPLY_ORDER
 TOP_LEVEL = ("apiVersion", "kind", "metadata")
 
 
@@ -57,10 +27,12 @@ def apply_order(resources: Iterable[Resource]) -> list[Resource]:
     """Objects sorted by kind rank (unknown kinds last), then namespace, then name."""
 
     def key(resource: Resource) -> tuple[int, str, str, str]:
-        rank = (
-            APPLY_ORDER.index(resource.kind) if resource.kind in APPLY_ORDER else len(APPLY_ORDER)
+        return (
+            kinds.apply_rank(resource.kind),
+            resource.kind,
+            resource.namespace or "",
+            resource.object_name,
         )
-        return rank, resource.kind, resource.namespace or "", resource.object_name
 
     return sorted(resources, key=key)
 

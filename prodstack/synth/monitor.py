@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from pulumi.output import Unknown as SdkUnknown
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.settings import get_project, get_stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from prodstack import kinds
 from prodstack.synth.graph import Resource
 from prodstack.synth.values import normalize
 
@@ -24,19 +27,85 @@ RECORDED_FIELDS = (
     "provider",
     "protect",
     "retainOnDelete",
+    "aliases",
 )
 # Fields that RecordingMonitor passes on to the mocks, as MockMonitor.RegisterResource does.
 FORWARDED_FIELDS = ("importId", "transforms")
 STACK_TYPE = "pulumi:pulumi:Stack"
+KUBERNETES_PROVIDER_TYPE = "pulumi:providers:kubernetes"
+
+
+PROVIDER_PREFIX = "pulumi:providers:"
+
+
+PLACEHOLDER_PREFIX = "<known after apply:"
 
 
 def placeholder(type_: str, name: str, prop: str) -> str:
     """A value only the cloud knows, spelled so that nobody mistakes it for a real one."""
-    return f"<known after apply: {type_}::{name}.{prop}>"
+    return f"{PLACEHOLDER_PREFIX} {type_}::{name}.{prop}>"
 
 
 class DuplicateResourceError(RuntimeError):
     """Two registrations produced the same URN: a real deployment would fail the same way."""
+
+
+class DuplicateObjectError(RuntimeError):
+    """Two registrations declare the same Kubernetes object (API group, kind, namespace and
+    name): whichever is applied last would silently win on a cluster."""
+
+
+def engine_urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    """The URN the Pulumi engine gives a resource: the parent's whole qualified type chain,
+    and never the root stack's type (pulumi/pulumi pkg/resource/deploy/deployment.go
+    ``generateURN`` and sdk/go/common/resource/urn ``New``). The SDK's mock keeps only the
+    parent's last type and prefixes ``pulumi:pulumi:Stack$`` to top-level resources."""
+    qualified = type_
+    if parent:
+        parent_type = parent.split("::")[2]
+        if parent_type != STACK_TYPE:
+            qualified = f"{parent_type}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
+def alias_urn(stack: str, project: str, *, parent: str, type_: str, name: str, alias: Any) -> str:
+    """One alias as the engine collapses it to a URN (pulumi/pulumi step_generator.go
+    ``collapseAliasToUrn``): empty fields default to the resource's own name, type, parent,
+    project and stack; ``noParent`` (or the root stack as parent) means no parent."""
+    if alias.WhichOneof("alias") == "urn":
+        return str(alias.urn)
+    spec = alias.spec
+    alias_parent = parent
+    if spec.WhichOneof("parent") == "noParent" and spec.noParent:
+        alias_parent = ""
+    elif spec.parentUrn:
+        alias_parent = spec.parentUrn
+    return engine_urn(
+        spec.stack or stack,
+        spec.project or project,
+        alias_parent,
+        spec.type or type_,
+        spec.name or name,
+    )
+
+
+def inherited_aliases(
+    parent_urn: str, parent_aliases: tuple[str, ...], type_: str, name: str
+) -> list[str]:
+    """The aliases a child inherits from its parent's (step_generator.go
+    ``inheritedChildAlias``): under each of the parent's old URNs, and with the parent's name
+    swapped for the old one where the child's name starts with it. The engine uses only the
+    alias its parent matched in the state; offline, every candidate is listed."""
+    if not parent_urn or not parent_aliases:
+        return []
+    parent_name = parent_urn.split("::", 3)[3]
+    found = []
+    for alias in parent_aliases:
+        stack, project = alias.split("::")[0].removeprefix("urn:pulumi:"), alias.split("::")[1]
+        old_name = alias.split("::", 3)[3]
+        child = old_name + name[len(parent_name) :] if name.startswith(parent_name) else name
+        found.append(engine_urn(stack, project, alias, type_, child))
+    return found
 
 
 class PlaceholderMocks(mocks.Mocks):
@@ -61,6 +130,9 @@ class PlaceholderMocks(mocks.Mocks):
             object_name = metadata.get("name", args.name)
             namespace = metadata.get("namespace")
             return (f"{namespace}/{object_name}" if namespace else str(object_name)), state
+        if args.typ.startswith(PROVIDER_PREFIX):
+            # The engine gives a provider a UUID; any id without '::' keeps references parseable.
+            return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{args.typ}::{args.name}")), state
         state.setdefault("arn", placeholder(args.typ, args.name, "arn"))
         for prop in self.AUTONAMED:
             state.setdefault(prop, placeholder(args.typ, args.name, prop))
@@ -93,29 +165,85 @@ class RecordingMonitor(mocks.MockMonitor):
         super().__init__(mocks_)
         self.recorded: list[Resource] = []
         self._urns: set[str] = set()
+        self._aliases: dict[str, tuple[str, ...]] = {}
+        self._objects: dict[tuple[str, str, str, str], str] = {}
+        self._provider_namespaces: dict[str, str] = {}
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        return engine_urn(get_stack(), get_project(), parent, type_, name)
 
     def RegisterResource(self, request: Any) -> Any:
-        response, received = self._register(request)
         urn = self.make_urn(request.parent, request.type, request.name)
         if urn in self._urns:
-            raise DuplicateResourceError(f"duplicate resource URN {urn}")
+            raise DuplicateResourceError(
+                f"duplicate resource URN {urn}; give one of the resources another name"
+            )
+        response, received = self._register(request)
         self._urns.add(urn)
         inputs = normalize(received)
-        self.recorded.append(
-            Resource(
-                urn=urn,
-                type=request.type,
-                name=request.name,
-                parent=request.parent or None,
-                dependencies=tuple(sorted(set(request.dependencies))),
-                provider=request.provider or None,
-                custom=bool(request.custom),
-                inputs=inputs,
-                protect=bool(request.protect),
-                retain_on_delete=bool(request.retainOnDelete),
-            )
+        aliases = self._alias_urns(request)
+        self._aliases[urn] = aliases
+        resource = Resource(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            dependencies=tuple(sorted(set(request.dependencies))),
+            provider=self._provider_urn(request.provider),
+            custom=bool(request.custom),
+            inputs=inputs,
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            aliases=aliases,
         )
+        if resource.type == KUBERNETES_PROVIDER_TYPE and isinstance(inputs.get("namespace"), str):
+            self._provider_namespaces[urn] = inputs["namespace"]
+        self._check_object(resource)
+        self.recorded.append(resource)
         return response
+
+    def _provider_urn(self, reference: str) -> str | None:
+        """The URN of the provider a reference ``<urn>::<id>`` names (None: the default)."""
+        if not reference:
+            return None
+        return reference.rsplit("::", 1)[0]
+
+    def _alias_urns(self, request: Any) -> tuple[str, ...]:
+        stack, project = get_stack(), get_project()
+        own = [
+            alias_urn(
+                stack,
+                project,
+                parent=request.parent,
+                type_=request.type,
+                name=request.name,
+                alias=alias,
+            )
+            for alias in request.aliases
+        ]
+        inherited = inherited_aliases(
+            request.parent, self._aliases.get(request.parent, ()), request.type, request.name
+        )
+        return tuple(dict.fromkeys(a for a in (*own, *inherited) if a))
+
+    def _check_object(self, resource: Resource) -> None:
+        """The same Kubernetes object declared twice is an error naming both declarations."""
+        if not resource.is_kubernetes_object:
+            return
+        kind = resource.kind
+        namespace = ""
+        if kinds.is_namespaced(kind):
+            default = self._provider_namespaces.get(resource.provider or "", "default")
+            namespace = resource.namespace or default
+        key = (kinds.api_group(resource.api_version), kind, namespace, resource.object_name)
+        first = self._objects.get(key)
+        if first is not None:
+            where = f"{namespace}/" if namespace else ""
+            raise DuplicateObjectError(
+                f"{kind} {where}{resource.object_name} is declared twice: by {first} and by "
+                f"{resource.urn}; an object has one owner, so rename one or declare it once"
+            )
+        self._objects[key] = resource.urn
 
     def _register(self, request: Any) -> tuple[Any, Any]:
         """``MockMonitor.RegisterResource`` with one deserialization of the inputs instead of
