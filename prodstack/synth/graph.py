@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KUBERNETES_PREFIX = "kubernetes:"
+SERVICE_LABEL = "prodstack.io/service"
 PROVIDER_PREFIX = "pulumi:providers:"
 
 
@@ -93,6 +94,14 @@ class ResourceGraph:
             r
             for r in self.kubernetes_objects()
             if r.kind == kind and (api_version is None or r.api_version == api_version)
+        ]
+
+    def service_objects(self, service: str) -> list[Resource]:
+        """The Kubernetes objects of one service (labelled ``prodstack.io/service``)."""
+        return [
+            r
+            for r in self.kubernetes_objects()
+            if ((r.inputs.get("metadata") or {}).get("labels") or {}).get(SERVICE_LABEL) == service
         ]
 
     def one(self, kind: str, name: str | None = None) -> Resource:

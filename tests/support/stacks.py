@@ -1,4 +1,9 @@
-"""Loading the repository's stack configs, varying them, and synthesizing the result."""
+"""Loading the repository's stack configs, varying them, and synthesizing the result.
+
+A stack file keeps most values in ``prodstack:defaults``. ``varied`` hands a test the
+*flattened* configuration: defaults merged into every service and dropped, so a test can
+change any effective value at ``raw["services"][<name>]`` (``svc(raw)`` for the API).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from prodstack.config import EnvironmentConfig, parse_environment
+from prodstack.config import EnvironmentConfig, ServiceConfig, parse_environment
 from prodstack.config.loader import decode_namespace
+from prodstack.config.merge import deep_merge
 from prodstack.stack import build
 from prodstack.synth import ResourceGraph, find_project, synthesize
 from prodstack.synth.project import stack_config
@@ -16,6 +22,11 @@ from prodstack.synth.project import stack_config
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = find_project(ROOT)
 STACKS = ("dev", "staging", "production")
+# The service every stack has with every part (load balancer in staging and production,
+# secrets, backups): the one prodstack 0.1 ran as the stack's single app.
+API = "shop-api"
+WORKER = "order-worker"
+WEB = "storefront"
 
 
 def raw_config(stack: str) -> dict[str, Any]:
@@ -24,10 +35,32 @@ def raw_config(stack: str) -> dict[str, Any]:
     return decode_namespace(config)
 
 
+def flattened(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` with ``defaults`` merged into every service and removed."""
+    flat = copy.deepcopy(raw)
+    defaults = flat.pop("defaults", None) or {}
+    flat["services"] = {
+        name: deep_merge(defaults, section) for name, section in flat["services"].items()
+    }
+    return flat
+
+
 def varied(stack: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    raw = copy.deepcopy(raw_config(stack))
+    """The stack's flattened configuration, changed by ``change``."""
+    raw = flattened(raw_config(stack))
     change(raw)
     return raw
+
+
+def svc(raw: dict[str, Any], name: str = API) -> dict[str, Any]:
+    """A service's section of a (flattened) configuration."""
+    section: dict[str, Any] = raw["services"][name]
+    return section
+
+
+def key(path: str, service: str = API) -> str:
+    """The full configuration key of a service's ``path``, as errors name it."""
+    return f"prodstack:services.{service}.{path}" if path else f"prodstack:services.{service}"
 
 
 def environment(
@@ -36,10 +69,17 @@ def environment(
     return parse_environment(varied(stack, change or (lambda raw: None)))
 
 
+def service_config(
+    stack: str, change: Callable[[dict[str, Any]], None] | None = None, name: str = API
+) -> ServiceConfig:
+    """One service's validated configuration (the API by default)."""
+    return environment(stack, change).services[name]
+
+
 def synthesize_environment(env: EnvironmentConfig, stack: str = "test") -> ResourceGraph:
     """Synthesize the stack program's composition for an already-parsed configuration."""
 
     def program() -> None:
         build(env)
 
-    return synthesize(program, project=PROJECT.name, stack=stack)
+    return synthesize(program, project=PROJECT.name, stack=stack, root_directory=PROJECT.root)
