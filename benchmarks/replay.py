@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -122,6 +123,8 @@ def resource_factory(type_: str) -> tuple[Factory, bool]:
         package, module, name = type_.split(":")
     except ValueError:
         raise ReplayError(f"{type_!r} is not a package:module:Type token") from None
+    if type_ == STACK_REFERENCE:
+        return _stack_reference, True
     if package == "pulumi" and module == "providers":
         return _attribute(f"pulumi_{name.replace('-', '_')}", "Provider", type_), True
     if package == "kubernetes":
@@ -135,6 +138,30 @@ def resource_factory(type_: str) -> tuple[Factory, bool]:
     submodule = module.split("/")[0]
     path = python_package if submodule == "index" else f"{python_package}.{submodule}"
     return _attribute(path, name, type_), True
+
+
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+PROVIDER_PREFIX = "pulumi:providers:"
+
+
+def _provider_input(value: Any) -> Any:
+    """The engine passes a provider's non-string inputs JSON-encoded (``"true"``): decode them
+    so the replay hands the SDK what the program did."""
+    if isinstance(value, str):
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return value
+        return decoded if isinstance(decoded, (bool, int, float)) else value
+    return value
+
+
+def _stack_reference(
+    resource_name: str, /, opts: pulumi.ResourceOptions | None = None, **inputs: Any
+) -> pulumi.CustomResource:
+    """A StackReference reads the stack its ``name`` input names (its other recorded inputs
+    are what the read returns)."""
+    return pulumi.StackReference(resource_name, stack_name=inputs["name"], opts=opts)
 
 
 def _attribute(module: str, name: str, type_: str) -> Factory:
@@ -163,6 +190,8 @@ def prepare(found: Sequence[Declaration]) -> list[Replayable]:
                     f"{declaration.type} {declaration.name}: CustomResource takes only metadata "
                     f"and spec, not {sorted(set(inputs) - {'metadata', 'spec'})}"
                 )
+        if declaration.type.startswith(PROVIDER_PREFIX):
+            inputs = {key: _provider_input(value) for key, value in inputs.items()}
         kwargs = {
             (snake_case(key) if typed else key): _plain(value) for key, value in inputs.items()
         }

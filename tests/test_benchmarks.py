@@ -18,11 +18,11 @@ import pytest
 
 from benchmarks.harness import ROOT, Samples
 from benchmarks.platform import (
+    BASE_SERVICE,
     PLATFORM_STACK,
-    name_prefix,
+    SERVICES_PER_NAMESPACE,
     platform_program,
     platform_values,
-    stack_values,
 )
 from benchmarks.replay import (
     ReplayError,
@@ -68,7 +68,8 @@ def test_the_floor_registers_the_same_resources_with_equal_inputs() -> None:
     assert graph.components(), "prodstack builds components; the floor must not"
     assert not floor.components()
     assert custom_view(floor) == custom_view(graph)
-    assert floor.outputs == graph.outputs and "svc001-rolloutName" in floor.outputs
+    assert floor.outputs == graph.outputs
+    assert set(floor.outputs["services"]) == {"shop-api-000", "shop-api-001"}
 
 
 def test_the_floor_replays_aws_resources_providers_secrets_and_unknowns() -> None:
@@ -160,23 +161,24 @@ def test_wire_names_become_python_keywords(wire: str, python: str) -> None:
     assert snake_case(wire) == python
 
 
-def test_platform_services_are_distinct_and_build_prefixes_every_top_level_name() -> None:
-    services = platform_values(3, PROJECT)
-    base = stack_values(PROJECT)
-    assert len({service["app"]["name"] for service in services}) == 3
-    assert len({service["namespace"] for service in services}) == 3
-    assert all(service["app"]["name"].startswith(base["app"]["name"]) for service in services)
+def test_the_platform_is_one_stack_of_services_sharing_namespaces() -> None:
+    count = SERVICES_PER_NAMESPACE + 2
+    values = platform_values(count, PROJECT)
+    services = values["services"]
+    assert len(services) == count and all(name.startswith(BASE_SERVICE) for name in services)
+    assert "defaults" in values  # the production stack's defaults do the work, as there
 
-    graph = synthesize(platform_program(services), stack=PLATFORM_STACK)
-    stack = next(r for r in graph if r.type == "pulumi:pulumi:Stack")
-    top_level = [r for r in graph if r.parent == stack.urn]
-    prefixes = tuple(name_prefix(index) for index in range(3))
-    # A component composed in build() under a fixed name would clash between services (the
-    # engine rejects duplicate URNs) or show up here without its service's prefix.
-    assert top_level and all(r.name.startswith(prefixes) for r in top_level)
-    assert sorted({r.name.split("-")[0] for r in top_level}) == ["svc000", "svc001", "svc002"]
-    namespaces = {r.object_name for r in graph.kind("Namespace")}
-    assert namespaces == {service["namespace"] for service in services}
+    graph = synthesize(platform_program(values), stack=PLATFORM_STACK)
+    namespaces = sorted(r.object_name for r in graph.kind("Namespace"))
+    assert namespaces == ["shop-production-000", "shop-production-001"]
+    for namespace in namespaces:
+        deny = [r for r in graph.kind("NetworkPolicy", "networking.k8s.io/v1")
+                if r.namespace == namespace and r.object_name == "default-deny"]  # fmt: skip
+        assert len(deny) == 1  # one baseline per namespace, however many services share it
+    assert len(graph.kind("Rollout")) == count
+    calls = sorted(r.object_name for r in graph.kind("NetworkPolicy") if "-to-" in r.object_name)
+    assert len(calls) == count - 1  # each service calls the one before it
+    assert set(graph.outputs["services"]) == set(services)
 
 
 def samples(seconds: float, memory: float = 100.0) -> Samples:

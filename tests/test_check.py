@@ -12,29 +12,39 @@ from typing import Any
 import pytest
 
 from prodstack.check import Problem, Report, check, subjects
-from prodstack.check.flows import flow_problems
+from prodstack.check.flows import declared_problems, pairing_problems
 from prodstack.check.references import CHECKS, Index
 from prodstack.cli import main
 from prodstack.policies import PolicyContext, Subject, run_all
 from prodstack.synth import ResourceGraph
-from tests.support.stacks import ROOT, environment
+from tests.support.stacks import API, ROOT, environment
 from tests.test_cli import broken_project
 
 
 def test_every_stack_is_clean(graph: ResourceGraph) -> None:
     report = check(graph, environment(graph.stack))
     assert report.problems == ()
-    assert report.checks_run == 16
+    assert report.checks_run == 17
 
 
 def broken(
-    graph: ResourceGraph, kind: str, name: str | None, change: Callable[[dict[str, Any]], None]
+    graph: ResourceGraph,
+    kind: str,
+    name: str | None,
+    change: Callable[[dict[str, Any]], None],
+    namespace: str = "shop-production",
 ) -> Index:
-    """The graph's subjects with one object's props changed (or removed when change is None)."""
+    """The graph's subjects with one object's props changed (the first of its kind and name
+    in ``namespace``)."""
     items = []
     hit = False
     for subject in subjects(graph):
-        if subject.kind == kind and (name is None or subject.object_name == name) and not hit:
+        if (
+            subject.kind == kind
+            and (name is None or subject.object_name == name)
+            and subject.namespace in (namespace, "")
+            and not hit
+        ):
             hit = True
             props = copy.deepcopy(dict(subject.props))
             change(props)
@@ -96,7 +106,7 @@ CASES = [
         lambda g: broken(
             g,
             "NetworkPolicy",
-            "allow-peers",
+            "shop-api-allow-ingress-controller",
             set_path(["spec", "podSelector"], {"matchLabels": {"app": "nobody"}}),
         ),
     ),
@@ -169,9 +179,7 @@ def test_role_binding_references_are_checked() -> None:
 
 
 def flows(graph: ResourceGraph, index: Index) -> list[str]:
-    env = environment(graph.stack)
-    labels = graph.one("Rollout").inputs["spec"]["template"]["metadata"]["labels"]
-    return list(flow_problems(index, env, labels))
+    return list(declared_problems(index, environment(graph.stack)))
 
 
 @pytest.mark.parametrize(
@@ -179,19 +187,65 @@ def flows(graph: ResourceGraph, index: Index) -> list[str]:
     [
         ("allow-dns", "resolves names over UDP"),
         ("allow-prometheus-scrape", "Prometheus scrapes"),
-        ("allow-ingress-controller", "ingress controller"),
-        ("allow-load-balancer", "load balancer"),
-        ("allow-database", "database"),
-        ("allow-redis", "Redis"),
-        ("allow-backup-database", "shop-api-db-backup reaches the database"),
-        ("allow-backup-database", "shop-api-db-restore-check reaches the database"),
-        ("allow-backup-https", "shop-api-db-backup reaches S3 and STS"),
-        ("allow-https", "HTTPS"),
+        ("shop-api-allow-ingress-controller", "ingress controller"),
+        ("shop-api-allow-load-balancer", "load balancer"),
+        ("shop-api-allow-database", "shop-api reaches its database"),
+        ("shop-api-allow-redis", "shop-api reaches its Redis"),
+        ("order-worker-allow-redis", "order-worker reaches its Redis"),
+        ("shop-api-allow-backup-database", "shop-api-db-backup reaches the database"),
+        ("shop-api-allow-backup-https", "shop-api-db-backup reaches S3 and STS"),
+        ("shop-api-allow-https", "shop-api calls HTTPS"),
+        ("shop-api-from-order-worker", "order-worker calls shop-api"),
+        ("storefront-to-shop-api", "storefront calls shop-api"),
     ],
 )
 def test_a_missing_flow_is_caught(production: ResourceGraph, policy: str, flow: str) -> None:
     problems = flows(production, without(production, "NetworkPolicy", policy))
     assert any(p.startswith("declared flow is blocked") and flow in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("policy", "side"),
+    [("shop-api-from-order-worker", "ingress"), ("order-worker-to-shop-api", "egress")],
+)
+def test_half_a_call_is_caught_without_the_configuration(
+    production: ResourceGraph, policy: str, side: str
+) -> None:
+    """The other half declares the call; the graph alone shows that it is blocked."""
+    problems = list(pairing_problems(without(production, "NetworkPolicy", policy)))
+    assert len(problems) == 1
+    assert "order-worker calls shop-api" in problems[0]
+    assert f"no {side} policy in namespace shop-production admits it" in problems[0]
+
+
+def test_an_undeclared_call_is_caught(production: ResourceGraph) -> None:
+    """Policies wide enough to let the storefront reach the worker, which it does not call."""
+
+    def whole_namespace(direction: str, peers: str) -> Callable[[dict[str, Any]], None]:
+        def change(props: dict[str, Any]) -> None:
+            rule = props["spec"][direction][0]
+            rule.pop("ports")
+            if direction == "egress":
+                rule[peers][0].pop("podSelector")
+            else:
+                props["spec"]["podSelector"] = {}
+
+        return change
+
+    changes = {
+        "storefront-to-shop-api": whole_namespace("egress", "to"),
+        "shop-api-from-storefront": whole_namespace("ingress", "from"),
+    }
+    items = []
+    for subject in subjects(production):
+        change = changes.get(subject.object_name) if subject.kind == "NetworkPolicy" else None
+        if change is not None:
+            props = copy.deepcopy(dict(subject.props))
+            change(props)
+            subject = Subject(subject.type, subject.urn, subject.name, props, subject.dependencies)
+        items.append(subject)
+    problems = flows(production, Index(items))
+    assert any("undeclared flow is allowed: storefront calls order-worker" in p for p in problems)
 
 
 def test_a_too_wide_policy_is_caught(production: ResourceGraph) -> None:
@@ -201,16 +255,21 @@ def test_a_too_wide_policy_is_caught(production: ResourceGraph) -> None:
     problems = flows(
         production, broken(production, "NetworkPolicy", "allow-prometheus-scrape", open_port)
     )
-    assert any("undeclared flow is allowed: Prometheus calls the app port" in p for p in problems)
+    assert any(
+        f"undeclared flow is allowed: Prometheus calls {API}'s app port" in p for p in problems
+    ), problems
 
 
 def test_without_default_deny_the_policy_check_fails(production: ResourceGraph) -> None:
     items = [
         s for s in subjects(production)
-        if not (s.kind == "NetworkPolicy" and s.object_name == "default-deny")
+        if not (s.kind == "NetworkPolicy" and s.object_name == "default-deny"
+                and s.namespace == "shop-web")
     ]  # fmt: skip
     findings = run_all(items, PolicyContext("production"))
-    assert [f.policy for f in findings] == ["default-deny-network"]
+    assert [(f.policy, f.subject) for f in findings] == [
+        ("default-deny-network", "Namespace shop-web")
+    ]
 
 
 def test_metadata_exclusion_is_what_keeps_imds_closed(production: ResourceGraph) -> None:
@@ -218,7 +277,9 @@ def test_metadata_exclusion_is_what_keeps_imds_closed(production: ResourceGraph)
         for peer in props["spec"]["egress"][0]["to"]:
             peer["ipBlock"].pop("except", None)
 
-    problems = flows(production, broken(production, "NetworkPolicy", "allow-https", drop_except))
+    problems = flows(
+        production, broken(production, "NetworkPolicy", "shop-api-allow-https", drop_except)
+    )
     assert any("reads instance metadata over 443" in p for p in problems)
 
 
@@ -229,10 +290,10 @@ def test_cli_exit_codes_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["--project", str(ROOT), "check", "nope"]) == 2
     assert "unknown stack" in capsys.readouterr().err
     project = broken_project(
-        tmp_path, "podSecurityVersion: v1.33", "podSecurityVersion: v1.33\n    apiAccess: []"
+        tmp_path, "prodstack:podSecurityVersion: v1.33", "prodstack:podSecurityVersion: v1"
     )
-    assert main(["--project", str(project), "check", "production"]) == 0
-    capsys.readouterr()
+    assert main(["--project", str(project), "check", "production"]) == 2
+    assert "prodstack:podSecurityVersion" in capsys.readouterr().err
 
 
 def test_cli_reports_findings_with_exit_1(
@@ -240,7 +301,7 @@ def test_cli_reports_findings_with_exit_1(
 ) -> None:
     import prodstack.check
 
-    def failing(graph: ResourceGraph, env: Any = None) -> Report:
+    def failing(graph: ResourceGraph, env: Any = None, **_: Any) -> Report:
         problem = Problem(
             "policy", "images-pinned", "Rollout shop-production/shop-api", "uses latest"
         )

@@ -32,7 +32,8 @@ def test_render_writes_the_stack_and_a_summary(
     assert main(["--project", str(ROOT), "render", "production", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "Rollout" in out and "AnalysisTemplate" in out
-    assert (tmp_path / "production" / "000-namespace-shop-production.yaml").is_file()
+    manifests = tmp_path / "production" / "shop-production" / "1-manifest"
+    assert (manifests / "v1-namespace-default-shop-production.yaml").is_file()
 
 
 def test_unknown_stack_exits_2_and_lists_the_stacks(
@@ -55,7 +56,11 @@ def test_bad_config_exits_2_names_the_key_writes_nothing(tmp_path: Path) -> None
         check=False,
     )
     assert completed.returncode == 2
-    assert "prodstack:app.canary.steps[2].pause: '5 minutes' is not a duration" in completed.stderr
+    # The schedule is a default of every service: reported once, at the default's key.
+    assert (
+        "prodstack:defaults.app.canary.steps[2].pause: '5 minutes' is not a duration; write a "
+        "whole number of s, m or h (e.g. 2m) (in services shop-api, order-worker, storefront)"
+    ) in completed.stderr
     assert "Traceback" not in completed.stderr
     assert completed.stdout == ""
     assert not out.exists()
@@ -64,10 +69,10 @@ def test_bad_config_exits_2_names_the_key_writes_nothing(tmp_path: Path) -> None
 def test_bad_config_leaves_earlier_output_untouched(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["--project", str(ROOT), "render", "production", "--out", str(out)]) == 0
-    before = {p.name: p.read_bytes() for p in (out / "production").iterdir()}
+    before = {p: p.read_bytes() for p in (out / "production").rglob("*") if p.is_file()}
     project = broken_project(tmp_path, "maxSurge: 25%", "maxSurge: 250%")
     assert main(["--project", str(project), "render", "production", "--out", str(out)]) == 2
-    after = {p.name: p.read_bytes() for p in (out / "production").iterdir()}
+    after = {p: p.read_bytes() for p in (out / "production").rglob("*") if p.is_file()}
     assert before == after
 
 

@@ -77,12 +77,15 @@ def synthesize(
     config: Mapping[str, str] | None = None,
     secret_keys: Sequence[str] = (),
     root_directory: Path | None = None,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ResourceGraph:
     """Run ``program`` (which creates resources) under mocks and return what it registered.
 
     ``config`` maps full keys (``prodstack:app``) to the string values the engine would pass;
     ``root_directory`` is the project's folder (``pulumi.get_root_directory()``, None when the
-    program has no project). Exceptions raised by the program propagate unchanged.
+    program has no project); ``stack_outputs`` what StackReferences read, by stack name (by
+    default every referenced stack was never deployed). Exceptions raised by the program
+    propagate unchanged.
     """
     outcome: dict[str, Any] = {}
 
@@ -90,9 +93,13 @@ def synthesize(
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
-            mocks_ = PlaceholderMocks()
+            mocks_ = PlaceholderMocks(stack_outputs)
             monitor = RecordingMonitor(mocks_)
             mocks.set_mocks(mocks_, project=project, stack=stack, preview=False, monitor=monitor)
+            # The outputs a run waits for, this run's own: set_mocks leaves the set to the
+            # ContextVar's default, which pulumi/_utils.py ContextProperty.fset shares across
+            # threads, so a failed run's tasks (on its closed loop) would stall the next run.
+            settings.SETTINGS.outputs = set()
             settings.SETTINGS.root_directory = (
                 None if root_directory is None else str(root_directory)
             )
@@ -136,7 +143,12 @@ def stack_program(project: Project) -> Program:
     return program
 
 
-def synthesize_stack(stack: str, project: Project | Path | None = None) -> ResourceGraph:
+def synthesize_stack(
+    stack: str,
+    project: Project | Path | None = None,
+    *,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ResourceGraph:
     """Synthesize a named stack of a project from its ``Pulumi.<stack>.yaml``."""
     if not isinstance(project, Project):
         project = find_project(project)
@@ -148,4 +160,5 @@ def synthesize_stack(stack: str, project: Project | Path | None = None) -> Resou
         config=config,
         secret_keys=secret_keys,
         root_directory=project.root,
+        stack_outputs=stack_outputs,
     )

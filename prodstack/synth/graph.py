@@ -17,7 +17,8 @@ class Resource:
     ``protect`` and ``retain_on_delete`` are the resource options that guard against deletion;
     ``aliases`` the URNs it was known by (as the engine computes them from the alias specs,
     and every alias inherited from its parent's). ``provider`` is the URN of its explicit
-    provider, None for the default one."""
+    provider, None for the default one. ``read`` resources are not the program's: it reads
+    their state (a StackReference, a ``get``), and nothing is created or applied for them."""
 
     urn: str
     type: str
@@ -30,11 +31,13 @@ class Resource:
     protect: bool = False
     retain_on_delete: bool = False
     aliases: tuple[str, ...] = ()
+    read: bool = False
 
     @property
     def is_kubernetes_object(self) -> bool:
         return (
             self.custom
+            and not self.read
             and self.type.startswith(KUBERNETES_PREFIX)
             and "kind" in self.inputs
             and "apiVersion" in self.inputs
@@ -116,7 +119,10 @@ class ResourceGraph:
         return [
             r
             for r in self.resources
-            if r.custom and not r.is_provider and not r.type.startswith(KUBERNETES_PREFIX)
+            if r.custom
+            and not r.read
+            and not r.is_provider
+            and not r.type.startswith(KUBERNETES_PREFIX)
         ]
 
     def components(self) -> list[Resource]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi.output import Unknown as SdkUnknown
@@ -113,9 +114,19 @@ class PlaceholderMocks(mocks.Mocks):
     knows (ids, ARNs, generated names) so that nothing downstream is silently empty."""
 
     AUTONAMED = ("name", "bucket")
+    STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        # What a StackReference reads: the last update's outputs of each referenced stack
+        # (none: a stack never deployed, as the engine answers).
+        self.stack_outputs = dict(stack_outputs or {})
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
+        if args.typ == self.STACK_REFERENCE:
+            name = str(args.resource_id or state.get("name") or "")
+            outputs = dict(self.stack_outputs.get(name, {}))
+            return name, {"name": name, "outputs": outputs, "secretOutputNames": []}
         if args.typ.startswith("kubernetes:"):
             metadata = dict(state.get("metadata") or {})
             metadata.setdefault("uid", placeholder(args.typ, args.name, "metadata.uid"))
@@ -200,6 +211,25 @@ class RecordingMonitor(mocks.MockMonitor):
             self._provider_namespaces[urn] = inputs["namespace"]
         self._check_object(resource)
         self.recorded.append(resource)
+        return response
+
+    def ReadResource(self, request: Any) -> Any:
+        """A read (a StackReference, a ``get``) is recorded as what it is: not created."""
+        response = super().ReadResource(request)  # type: ignore[no-untyped-call]
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.recorded.append(
+            Resource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                dependencies=tuple(sorted(set(request.dependencies))),
+                provider=self._provider_urn(request.provider),
+                custom=True,
+                inputs=normalize(rpc.deserialize_properties(request.properties)),
+                read=True,
+            )
+        )
         return response
 
     def _provider_urn(self, reference: str) -> str | None:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pulumi
+
 from prodstack.config import EnvironmentConfig, ServiceConfig, parse_environment
 from prodstack.config.loader import decode_namespace
 from prodstack.config.merge import deep_merge
@@ -36,11 +38,13 @@ def raw_config(stack: str) -> dict[str, Any]:
 
 
 def flattened(raw: dict[str, Any]) -> dict[str, Any]:
-    """``raw`` with ``defaults`` merged into every service and removed."""
+    """``raw`` with ``defaults`` merged into every service and removed; each service gets its
+    own copy of the defaults, so changing one service leaves the others alone."""
     flat = copy.deepcopy(raw)
     defaults = flat.pop("defaults", None) or {}
     flat["services"] = {
-        name: deep_merge(defaults, section) for name, section in flat["services"].items()
+        name: copy.deepcopy(deep_merge(defaults, section))
+        for name, section in flat["services"].items()
     }
     return flat
 
@@ -80,6 +84,7 @@ def synthesize_environment(env: EnvironmentConfig, stack: str = "test") -> Resou
     """Synthesize the stack program's composition for an already-parsed configuration."""
 
     def program() -> None:
-        build(env)
+        for name, value in build(env).items():
+            pulumi.export(name, value)
 
     return synthesize(program, project=PROJECT.name, stack=stack, root_directory=PROJECT.root)
