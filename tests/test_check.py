@@ -239,11 +239,12 @@ def test_an_undeclared_call_is_caught(production: ResourceGraph) -> None:
     items = []
     for subject in subjects(production):
         change = changes.get(subject.object_name) if subject.kind == "NetworkPolicy" else None
-        if change is not None:
-            props = copy.deepcopy(dict(subject.props))
-            change(props)
-            subject = Subject(subject.type, subject.urn, subject.name, props, subject.dependencies)
-        items.append(subject)
+        if change is None:
+            items.append(subject)
+            continue
+        props = copy.deepcopy(dict(subject.props))
+        change(props)
+        items.append(Subject(subject.type, subject.urn, subject.name, props, subject.dependencies))
     problems = flows(production, Index(items))
     assert any("undeclared flow is allowed: storefront calls order-worker" in p for p in problems)
 
