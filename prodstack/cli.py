@@ -44,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("stack", help="stack name, e.g. production")
     check.add_argument("--format", choices=("human", "json"), default="human")
+    check.add_argument(
+        "--environment",
+        choices=("dev", "staging", "production"),
+        default=None,
+        help="the rules to apply (default: the stack configuration's prodstack:environment, "
+        "else the environment its namespaces are labelled with)",
+    )
     graph = commands.add_parser(
         "graph", help="print the stack's components, resources and references as Mermaid"
     )
@@ -58,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "render":
             return _render(project, args.stack, args.out)
         if args.command == "check":
-            return _check(project, args.stack, args.format)
+            return _check(project, args.stack, args.format, args.environment)
         if args.command == "graph":
             return _graph(project, args.stack)
     except ConfigError as exc:
@@ -91,15 +98,18 @@ def _render(project: Project, stack: str, out: Path) -> int:
     return EXIT_OK
 
 
-def _check(project: Project, stack: str, output: str) -> int:
+def _check(project: Project, stack: str, output: str, environment: str | None = None) -> int:
+    """Any Pulumi program: its stack configuration's rules too when it has ``prodstack:`` keys
+    (a prodstack stack)."""
     from prodstack.check import check
-    from prodstack.config.loader import decode_namespace, parse_environment
+    from prodstack.config.loader import NAMESPACE, decode_namespace, parse_environment
     from prodstack.synth.engine import synthesize_stack
     from prodstack.synth.project import stack_config
 
     config, _ = stack_config(project, stack)
-    env = parse_environment(decode_namespace(config))
-    report = check(synthesize_stack(stack, project), env)
+    raw = decode_namespace(config, NAMESPACE)
+    env = parse_environment(raw) if raw else None
+    report = check(synthesize_stack(stack, project), env, environment=environment)
     print(report.json() if output == "json" else report.human())
     return EXIT_OK if report.clean else EXIT_FAILURE
 
