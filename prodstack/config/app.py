@@ -165,9 +165,9 @@ class Shutdown(ConfigModel):
 class PodSecurity(ConfigModel):
     """The restricted Pod Security profile; the uid/gid must match the image's user."""
 
-    run_as_user: Annotated[int, Field(ge=1)] = 1001
-    run_as_group: Annotated[int, Field(ge=1)] = 1001
-    fs_group: Annotated[int, Field(ge=1)] = 1001
+    run_as_user: Annotated[int, Field(ge=1)] = 10001
+    run_as_group: Annotated[int, Field(ge=1)] = 10001
+    fs_group: Annotated[int, Field(ge=1)] = 10001
     tmp_size_limit: MemoryQuantity = "64Mi"
 
 
