@@ -6,7 +6,7 @@ very same names against Kubernetes' limits and against each other, so the two ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -171,8 +171,10 @@ def derived_names(
     *,
     dashboard_namespace: str | None = None,
     observed: bool = False,
+    callers: Sequence[str] = (),
 ) -> Iterator[DerivedName]:
-    """Every named object the service gets (``observed``: the platform monitors services)."""
+    """Every named object the service gets (``observed``: the platform monitors services;
+    ``callers``: the services that call it)."""
     ns = names.namespace
 
     def named(kind: Kind, name: str, section: str, namespace: str | None = ns) -> DerivedName:
@@ -192,6 +194,8 @@ def derived_names(
         yield named(kinds.NETWORK_POLICY, flow, "security")
     for call in service.calls:
         yield named(kinds.NETWORK_POLICY, names.calls(call.service), "calls")
+    for caller in callers:
+        yield named(kinds.NETWORK_POLICY, names.called_by(caller), f"the calls of {caller}")
     if service.security.api_access:
         yield named(kinds.ROLE, names.api_role, "security.apiAccess")
         yield named(kinds.ROLE_BINDING, names.api_role, "security.apiAccess")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from prodstack.config import ConfigError, parse_environment
-from tests.support.stacks import raw_config, varied
+from tests.support.stacks import API, WEB, WORKER, key, raw_config, service_config, svc, varied
 
 Change = Callable[[dict[str, Any]], None]
 
@@ -26,7 +26,7 @@ def setting(path: str, value: Any) -> Change:
 
     def change(raw: dict[str, Any]) -> None:
         *parents, last = path.split(".")
-        node = raw["dbBackup"]
+        node = svc(raw)["dbBackup"]
         for part in parents:
             node = node.setdefault(part, {})
         if value is None:
@@ -37,8 +37,15 @@ def setting(path: str, value: Any) -> Change:
     return change
 
 
+def test_only_the_api_backs_up_a_database() -> None:
+    for stack in ("dev", "staging", "production"):
+        env = parse_environment(raw_config(stack))
+        assert [name for name, s in env.services.items() if s.db_backup is not None] == [API]
+        assert env.services[WORKER].db_backup is None and env.services[WEB].db_backup is None
+
+
 def test_production_follows_the_reference() -> None:
-    config = parse_environment(raw_config("production")).db_backup
+    config = parse_environment(raw_config("production")).services[API].db_backup
     assert config is not None
     assert config.backup.schedule == "0 2 * * *"
     assert config.backup.successful_jobs_history_limit == 7
@@ -54,8 +61,8 @@ def test_production_follows_the_reference() -> None:
 
 def test_defaults_are_safe() -> None:
     def minimal(raw: dict[str, Any]) -> None:
-        section = raw["dbBackup"]
-        raw["dbBackup"] = {
+        section = svc(raw)["dbBackup"]
+        svc(raw)["dbBackup"] = {
             "image": section["image"],
             "oidcProviderArn": section["oidcProviderArn"],
             "database": {
@@ -65,7 +72,7 @@ def test_defaults_are_safe() -> None:
             "bucket": {"region": "us-west-2"},
         }
 
-    config = parse_environment(varied("staging", minimal)).db_backup
+    config = service_config("staging", minimal).db_backup
     assert config is not None
     assert config.bucket.protect is True
     assert config.bucket.kms_key_arn is None
@@ -82,26 +89,28 @@ def test_defaults_are_safe() -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "key", "fragment"),
+    ("change", "field", "fragment"),
     [
         (setting("image", "registry.example.com/pg-backup:15"), "image", "pinned by digest"),
         (setting("bucket.protect", False), "bucket.protect", "stays protected"),
     ],
 )
-def test_production_rules(change: Change, key: str, fragment: str) -> None:
+def test_production_rules(change: Change, field: str, fragment: str) -> None:
     found = problems("production", change)
-    assert fragment in found[f"prodstack:dbBackup.{key}"]
+    assert list(found) == [key(f"dbBackup.{field}")]
+    assert fragment in found[key(f"dbBackup.{field}")]
 
 
 def test_staging_may_use_a_tag_and_dev_an_unprotected_bucket() -> None:
-    staging = parse_environment(raw_config("staging")).db_backup
-    dev = parse_environment(raw_config("dev")).db_backup
-    assert staging is not None and ":" in staging.image.rsplit("/", 1)[1]
+    tag = "registry.example.com/platform/pg-backup:15"
+    staging = service_config("staging", setting("image", tag)).db_backup
+    dev = parse_environment(raw_config("dev")).services[API].db_backup
+    assert staging is not None and staging.image == tag
     assert dev is not None and dev.bucket.protect is False
 
 
 @pytest.mark.parametrize(
-    ("path", "value", "key", "fragment"),
+    ("path", "value", "field", "fragment"),
     [
         ("image", "pg-backup", "image", "name a tag or a digest"),
         ("oidcProviderArn", "arn:aws:iam::1:role/x", "oidcProviderArn", "OIDC provider ARN"),
@@ -126,7 +135,6 @@ def test_staging_may_use_a_tag_and_dev_an_unprotected_bucket() -> None:
             "database.password.vault.key",
             "Vault secret path",
         ),
-        ("secretStore", None, "database.password.vault", "needs secretStore"),
         ("secretStore", {"kind": "VaultStore", "name": "x"}, "secretStore.kind", "'SecretStore'"),
         ("database.sslRootCert", None, "database.sslRootCert", "sslMode: require"),
         ("database.sslRootCert", "certs/ca.pem", "database.sslRootCert", "should match pattern"),
@@ -163,21 +171,45 @@ def test_staging_may_use_a_tag_and_dev_an_unprotected_bucket() -> None:
         ("backupp", {}, "backupp", "did you mean 'backup'"),
     ],
 )
-def test_bad_values_name_their_key(path: str, value: Any, key: str, fragment: str) -> None:
+def test_bad_values_name_their_key(path: str, value: Any, field: str, fragment: str) -> None:
     found = problems("staging", setting(path, value))
-    assert fragment in found[f"prodstack:dbBackup.{key}"], found
+    assert fragment in found[key(f"dbBackup.{field}")], found
+
+
+def test_vault_passwords_need_a_secret_store() -> None:
+    def without_vault_secrets(raw: dict[str, Any]) -> None:
+        del svc(raw)["vaultSecrets"]
+
+    found = problems("production", without_vault_secrets)
+    assert set(found) == {
+        key("dbBackup.database.password.vault"),
+        key("dbBackup.restoreCheck.database.password.vault"),
+    }
+    assert "needs a SecretStore" in found[key("dbBackup.database.password.vault")]
+
+    def own_store(raw: dict[str, Any]) -> None:
+        without_vault_secrets(raw)
+        svc(raw)["dbBackup"]["secretStore"] = {"name": "platform-vault"}
+
+    store = service_config("production", own_store).db_backup
+    assert store is not None and store.secret_store is not None
+    assert store.secret_store.name == "platform-vault"
+    # With vaultSecrets, the service's own store serves the backup: no secretStore needed.
+    api = service_config("production")
+    assert api.vault_secrets is not None and api.db_backup is not None
+    assert api.db_backup.secret_store is None
 
 
 def test_the_restore_target_keeps_its_own_database_default() -> None:
     def own_server(raw: dict[str, Any]) -> None:
-        raw["dbBackup"]["restoreCheck"]["database"] = {
+        svc(raw)["dbBackup"]["restoreCheck"]["database"] = {
             "host": "restore.internal",
             "user": "restore_check",
             "password": {"secret": {"name": "restore-db", "key": "password"}},
             "sslMode": "require",
         }
 
-    config = parse_environment(varied("staging", own_server)).db_backup
+    config = service_config("staging", own_server).db_backup
     assert config is not None
     target = config.restore_target
     assert (target.host, target.database, target.port) == ("restore.internal", "postgres", 5432)
@@ -185,15 +217,15 @@ def test_the_restore_target_keeps_its_own_database_default() -> None:
 
 
 def test_no_limit_on_backup_age_is_zero_seconds() -> None:
-    config = parse_environment(varied("staging", setting("restoreCheck.maxBackupAge", None)))
+    config = service_config("staging", setting("restoreCheck.maxBackupAge", None))
     assert config.db_backup is not None
     # Removing the key keeps the default; an explicit null switches the check off.
     assert config.db_backup.restore_check.max_backup_age == "26h"
 
     def explicit_null(raw: dict[str, Any]) -> None:
-        raw["dbBackup"]["restoreCheck"]["maxBackupAge"] = None
+        svc(raw)["dbBackup"]["restoreCheck"]["maxBackupAge"] = None
 
-    off = parse_environment(varied("staging", explicit_null)).db_backup
+    off = service_config("staging", explicit_null).db_backup
     assert off is not None and off.restore_check.max_backup_age_seconds == 0
 
 

@@ -6,6 +6,8 @@ promise; validation must accept exactly the configurations that keep those promi
 
 from __future__ import annotations
 
+import copy
+import functools
 import itertools
 from collections import Counter
 from typing import Any
@@ -17,15 +19,20 @@ from prodstack import labels as lbl
 from prodstack.config import ConfigError, HAConfig, parse_environment
 from prodstack.specs import ha as ha_spec
 from prodstack.specs.autoscaling import hpa_spec
-from tests.support.stacks import varied
+from tests.support.stacks import API, WEB, WORKER, flattened, key, raw_config, svc
 
 SELECTOR = {lbl.NAME: "shop-api", lbl.INSTANCE: "shop-api-test"}
-RELEVANT_KEYS = {
-    "prodstack:autoscaling.minReplicas",
-    "prodstack:app.replicas",
-    "prodstack:ha.disruptionBudget",
-    "prodstack:ha.nodeCount",
-}
+RELEVANT_PATHS = ("autoscaling.minReplicas", "app.replicas", "ha.disruptionBudget", "ha.nodeCount")
+
+
+@functools.cache
+def _production() -> dict[str, Any]:
+    return flattened(raw_config("production"))
+
+
+def production() -> dict[str, Any]:
+    """The flattened production config, read once and copied for each example."""
+    return copy.deepcopy(_production())
 
 
 def disruption_math(pdb: dict[str, Any], pods: int) -> tuple[int, int]:
@@ -47,8 +54,10 @@ budgets = st.one_of(
 
 
 @st.composite
-def scaling_configs(draw: st.DrawFn) -> dict[str, Any]:
-    """Replica counts, autoscaling bounds (min <= max) and HA settings around the edges."""
+def scaling_configs(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """A service and, for it, replica counts, autoscaling bounds (min <= max) and HA settings
+    around the edges."""
+    name = draw(st.sampled_from([API, WORKER, WEB]))
     app_replicas = draw(st.integers(1, 8))
     autoscaling = None
     if draw(st.booleans()):
@@ -66,27 +75,27 @@ def scaling_configs(draw: st.DrawFn) -> dict[str, Any]:
         if ha["disruptionBudget"] == {}:
             del ha["disruptionBudget"]  # the default budget: maxUnavailable 1
 
-    def change(raw: dict[str, Any]) -> None:
-        raw["app"]["replicas"] = app_replicas
-        raw.pop("autoscaling", None)
-        raw.pop("ha", None)
-        if autoscaling is not None:
-            raw["autoscaling"] = autoscaling
-        if ha is not None:
-            raw["ha"] = ha
+    raw = production()
+    service = svc(raw, name)
+    service["app"]["replicas"] = app_replicas
+    service.pop("autoscaling", None)
+    service.pop("ha", None)
+    if autoscaling is not None:
+        service["autoscaling"] = autoscaling
+    if ha is not None:
+        service["ha"] = ha
+    return name, raw
 
-    return varied("production", change)
 
-
-def promises_hold(raw: dict[str, Any]) -> bool:
-    """What validation must guarantee, computed from the raw values alone."""
-    scaling = raw.get("autoscaling")
+def promises_hold(service: dict[str, Any]) -> bool:
+    """What validation must guarantee, computed from the service's raw values alone."""
+    scaling = service.get("autoscaling")
     low, high = (
         (scaling["minReplicas"], scaling["maxReplicas"])
         if scaling
-        else (raw["app"]["replicas"],) * 2
+        else (service["app"]["replicas"],) * 2
     )
-    ha = raw.get("ha")
+    ha = service.get("ha")
     if ha is None:
         return True
     if ha["nodeAntiAffinity"] == "required" and ha.get("nodeCount", 0) < high:
@@ -106,24 +115,27 @@ def promises_hold(raw: dict[str, Any]) -> bool:
 @settings(max_examples=300, deadline=None)
 @given(scaling_configs())
 def test_validation_accepts_exactly_the_configurations_that_keep_the_promises(
-    raw: dict[str, Any],
+    case: tuple[str, dict[str, Any]],
 ) -> None:
+    name, raw = case
     try:
         env = parse_environment(raw)
     except ConfigError as error:
-        assert not promises_hold(raw)
-        assert {key for key, _ in error.problems} <= RELEVANT_KEYS
+        assert not promises_hold(svc(raw, name))
+        assert error.problems
+        assert {k for k, _ in error.problems} <= {key(path, name) for path in RELEVANT_PATHS}
         return
-    assert promises_hold(raw)
+    assert promises_hold(svc(raw, name))
 
-    floor = ha_spec.ha_floor(env)
-    replicas = env.replica_range
+    service = env.services[name]
+    floor = ha_spec.ha_floor(service)
+    replicas = service.replica_range
     assert replicas.minimum >= floor
-    if env.autoscaling is not None:
-        spec = hpa_spec(env.autoscaling, "shop-api")
+    if service.autoscaling is not None:
+        spec = hpa_spec(service.autoscaling, name)
         assert spec["minReplicas"] >= floor  # the HPA never goes below the HA floor
         assert spec["minReplicas"] <= spec["maxReplicas"]
-    budget = None if env.ha is None else env.ha.disruption_budget
+    budget = None if service.ha is None else service.ha.disruption_budget
     if budget is not None:
         pdb = ha_spec.disruption_budget_spec(budget, SELECTOR)
         for pods in range(replicas.minimum, replicas.maximum + 1):
@@ -131,7 +143,7 @@ def test_validation_accepts_exactly_the_configurations_that_keep_the_promises(
             assert allowed >= 1, f"a drain blocks at {pods} pods"
             assert kept >= 1, f"a drain may evict every pod at {pods} pods"
         assert kept == budget.available_at(replicas.maximum)
-        assert ha_spec.min_available(env) == budget.available_at(replicas.minimum)
+        assert ha_spec.min_available(service) == budget.available_at(replicas.minimum)
 
 
 ha_configs = st.builds(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -9,12 +11,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from prodstack.config import ConfigError, ObservabilityConfig, parse_environment
+from prodstack.config import (
+    ConfigError,
+    ObservabilityConfig,
+    ServiceObservability,
+    parse_environment,
+)
 from prodstack.config.types import duration_seconds
 from prodstack.synth import ResourceGraph
-from tests.support.stacks import raw_config, varied
+from tests.support.stacks import API, WEB, WORKER, flattened, key, raw_config, svc, varied
 
 BASE_URL = "https://git.example.com/platform/prodstack/blob/main/"
+SERVICES = (API, WORKER, WEB)
 
 
 def problems(stack: str, change: Callable[[dict[str, Any]], None]) -> dict[str, str]:
@@ -26,26 +34,34 @@ def problems(stack: str, change: Callable[[dict[str, Any]], None]) -> dict[str, 
 def test_production_carries_the_reference_thresholds() -> None:
     env = parse_environment(raw_config("production"))
     assert env.observability is not None
-    alerts = env.observability.alerts
     assert env.observability.scrape.interval == "30s"  # the reference's ServiceMonitor
-    assert (alerts.high_error_rate.threshold, alerts.high_error_rate.for_) == (0.05, "5m")
-    assert alerts.high_error_rate.severity == "critical"
-    assert (alerts.high_latency.threshold_seconds, alerts.high_latency.for_) == (1.0, "10m")
-    assert alerts.high_latency.severity == "warning"
-    assert (alerts.pod_crash_looping.window, alerts.pod_crash_looping.for_) == ("15m", "5m")
-    assert alerts.backup_missing.max_age == "26h"
-    assert env.observability.backup_alerts
+    for name, service in env.services.items():
+        assert service.observability is not None, name
+        alerts = service.observability.alerts
+        assert (alerts.high_error_rate.threshold, alerts.high_error_rate.for_) == (0.05, "5m")
+        assert alerts.high_error_rate.severity == "critical"
+        assert (alerts.high_latency.threshold_seconds, alerts.high_latency.for_) == (1.0, "10m")
+        assert alerts.high_latency.severity == "warning"
+        assert (alerts.pod_crash_looping.window, alerts.pod_crash_looping.for_) == ("15m", "5m")
+        assert alerts.backup_missing.max_age == "26h"
+        assert service.observability.backup_alerts, name
+    assert env.services[API].db_backup is not None  # the one whose backups are watched
 
 
 def test_only_production_pages(graph: ResourceGraph) -> None:
-    (rule,) = graph.kind("PrometheusRule")
-    severities = {
-        r["labels"]["severity"]
-        for g in rule.inputs["spec"]["groups"]
-        for r in g["rules"]
-        if "alert" in r
-    }
-    assert ("critical" in severities) == (graph.stack == "production"), severities
+    rules = graph.kind("PrometheusRule")
+    assert sorted(rule.object_name for rule in rules) == sorted(f"{s}-rules" for s in SERVICES)
+    for rule in rules:
+        severities = {
+            r["labels"]["severity"]
+            for g in rule.inputs["spec"]["groups"]
+            for r in g["rules"]
+            if "alert" in r
+        }
+        assert ("critical" in severities) == (graph.stack == "production"), (
+            rule.object_name,
+            severities,
+        )
 
 
 def test_defaults_are_the_documented_ones() -> None:
@@ -57,18 +73,21 @@ def test_defaults_are_the_documented_ones() -> None:
         "/metrics",
     )
     assert config.platform_team == "platform"
-    assert config.backup_alerts is False
     assert config.dashboard.labels == {"grafana_dashboard": "1"}
-    assert config.alerts.pod_crash_looping.restarts == 3
+    service = ServiceObservability()
+    # Backups are watched wherever a service has them (dbBackup); a service without has none.
+    assert service.backup_alerts is True
+    assert service.alerts.pod_crash_looping.restarts == 3
+    assert service.alerts.high_error_rate.severity == "critical"
 
 
 def test_for_is_written_as_in_prometheus() -> None:
     def change(raw: dict[str, Any]) -> None:
-        raw["observability"]["alerts"]["lowReplicas"] = {"for": "15m"}
+        svc(raw)["observability"]["alerts"]["lowReplicas"] = {"for": "15m"}
 
-    env = parse_environment(varied("production", change))
-    assert env.observability is not None
-    assert env.observability.alerts.low_replicas.for_ == "15m"
+    observability = parse_environment(varied("production", change)).services[API].observability
+    assert observability is not None
+    assert observability.alerts.low_replicas.for_ == "15m"
 
 
 def test_scrape_timeout_above_interval_is_refused() -> None:
@@ -86,23 +105,26 @@ def test_scrape_timeout_above_interval_is_refused() -> None:
 def test_alert_window_must_hold_two_scrapes() -> None:
     def change(raw: dict[str, Any]) -> None:
         raw["observability"]["scrape"] = {"interval": "1m", "timeout": "10s"}
-        raw["observability"]["alerts"]["highLatency"]["window"] = "90s"
-        raw["app"]["canary"]["analysis"]["window"] = "2m"
+        svc(raw)["observability"]["alerts"]["highLatency"]["window"] = "90s"
+        for section in raw["services"].values():
+            section["app"]["canary"]["analysis"]["window"] = "2m"
 
     found = problems("production", change)
-    assert list(found) == ["prodstack:observability.alerts.highLatency.window"]
-    assert "fewer than 2 scrapes" in found["prodstack:observability.alerts.highLatency.window"]
+    assert list(found) == [key("observability.alerts.highLatency.window")]
+    assert "fewer than 2 scrapes" in found[key("observability.alerts.highLatency.window")]
 
 
 def test_canary_analysis_window_must_hold_two_scrapes() -> None:
     def change(raw: dict[str, Any]) -> None:
         raw["observability"]["scrape"] = {"interval": "1m", "timeout": "10s"}
-        raw["observability"]["alerts"]["highErrorRate"]["window"] = "5m"
-        raw["observability"]["alerts"]["highLatency"]["window"] = "5m"
+        for section in raw["services"].values():
+            section["observability"]["alerts"]["highErrorRate"]["window"] = "5m"
+            section["observability"]["alerts"]["highLatency"]["window"] = "5m"
 
-    found = problems("dev", change)  # dev analyses over a 1m window
-    assert list(found) == ["prodstack:app.canary.analysis.window"]
-    assert "inconclusive" in found["prodstack:app.canary.analysis.window"]
+    found = problems("dev", change)  # dev analyses over a 1m window, every service
+    assert set(found) == {key("app.canary.analysis.window", name) for name in SERVICES}
+    for message in found.values():
+        assert "inconclusive" in message
 
 
 @pytest.mark.parametrize(
@@ -147,39 +169,45 @@ def test_prometheus_labels_must_be_kubernetes_labels(labels: dict[str, str], fra
 
 def test_unknown_alert_key_suggests_the_right_one() -> None:
     def change(raw: dict[str, Any]) -> None:
-        raw["observability"]["alerts"]["highErrorRate"]["treshold"] = 0.1
+        svc(raw)["observability"]["alerts"]["highErrorRate"]["treshold"] = 0.1
 
     found = problems("production", change)
-    assert list(found) == ["prodstack:observability.alerts.highErrorRate.treshold"]
-    assert (
-        "did you mean 'threshold'?"
-        in found["prodstack:observability.alerts.highErrorRate.treshold"]
-    )
+    assert list(found) == [key("observability.alerts.highErrorRate.treshold")]
+    assert "did you mean 'threshold'?" in found[key("observability.alerts.highErrorRate.treshold")]
 
 
 def test_error_threshold_is_a_share_not_a_percentage() -> None:
     def change(raw: dict[str, Any]) -> None:
-        raw["observability"]["alerts"]["highErrorRate"]["threshold"] = 5
+        svc(raw)["observability"]["alerts"]["highErrorRate"]["threshold"] = 5
 
     assert list(problems("production", change)) == [
-        "prodstack:observability.alerts.highErrorRate.threshold"
+        key("observability.alerts.highErrorRate.threshold")
     ]
 
 
 def test_status_label_must_be_a_prometheus_label_name() -> None:
     def change(raw: dict[str, Any]) -> None:
-        raw["app"]["metricsStatusLabel"] = "http-status"
+        svc(raw)["app"]["metricsStatusLabel"] = "http-status"
 
     found = problems("production", change)
-    assert list(found) == ["prodstack:app.metricsStatusLabel"]
-    assert "not a Prometheus label name" in found["prodstack:app.metricsStatusLabel"]
+    assert list(found) == [key("app.metricsStatusLabel")]
+    assert "not a Prometheus label name" in found[key("app.metricsStatusLabel")]
 
 
 def test_observability_is_optional() -> None:
     def change(raw: dict[str, Any]) -> None:
         del raw["observability"]
+        for section in raw["services"].values():
+            section["observability"] = None
 
-    assert parse_environment(varied("production", change)).observability is None
+    env = parse_environment(varied("production", change))
+    assert env.observability is None
+    assert all(service.observability is None for service in env.services.values())
+
+
+@functools.cache
+def _staging() -> dict[str, Any]:
+    return flattened(raw_config("staging"))
 
 
 @given(
@@ -189,15 +217,17 @@ def test_observability_is_optional() -> None:
 def test_windows_under_two_scrapes_are_refused_and_others_accepted(
     interval: str, window: str
 ) -> None:
-    raw = varied("staging", lambda r: None)
+    raw = copy.deepcopy(_staging())
     raw["observability"]["scrape"] = {"interval": interval, "timeout": "10s"}
-    raw["observability"]["alerts"]["highErrorRate"]["window"] = window
-    raw["app"]["canary"]["analysis"]["window"] = "10m"
-    raw["observability"]["alerts"]["highLatency"]["window"] = "10m"
-    key = "prodstack:observability.alerts.highErrorRate.window"
+    for section in raw["services"].values():
+        section["observability"]["alerts"]["highErrorRate"]["window"] = window
+        section["app"]["canary"]["analysis"]["window"] = "10m"
+        section["observability"]["alerts"]["highLatency"]["window"] = "10m"
     if duration_seconds(window) >= 2 * duration_seconds(interval):
         parse_environment(raw)
     else:
         with pytest.raises(ConfigError) as caught:
             parse_environment(raw)
-        assert key in dict(caught.value.problems)
+        assert set(dict(caught.value.problems)) == {
+            key("observability.alerts.highErrorRate.window", name) for name in SERVICES
+        }

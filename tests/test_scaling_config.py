@@ -15,7 +15,19 @@ from prodstack.config import (
     parse_environment,
 )
 from prodstack.specs.ha import ha_floor, min_available
-from tests.support.stacks import STACKS, environment, varied
+from tests.support.stacks import (
+    API,
+    STACKS,
+    WEB,
+    WORKER,
+    environment,
+    key,
+    service_config,
+    svc,
+    varied,
+)
+
+SERVICES = (API, WORKER, WEB)
 
 
 def problems(raw: dict[str, Any]) -> dict[str, str]:
@@ -25,8 +37,7 @@ def problems(raw: dict[str, Any]) -> dict[str, str]:
 
 
 def test_production_carries_the_reference_autoscaling() -> None:
-    env = environment("production")
-    scaling = env.autoscaling
+    scaling = service_config("production").autoscaling
     assert scaling is not None
     assert (scaling.min_replicas, scaling.max_replicas) == (6, 100)
     assert (scaling.cpu_utilization, scaling.memory_utilization) == (70, 80)
@@ -45,38 +56,45 @@ def test_production_carries_the_reference_autoscaling() -> None:
 
 
 def test_production_is_internet_facing_on_purpose_and_the_others_are_internal() -> None:
-    production = environment("production").load_balancer
+    production = service_config("production").load_balancer
     assert production is not None
     assert production.scheme == "internet-facing"
     assert [str(cidr) for cidr in production.source_ranges] == ["0.0.0.0/0"]
-    staging = environment("staging").load_balancer
+    staging = service_config("staging").load_balancer
     assert staging is not None and staging.scheme == "internal"
-    assert environment("dev").load_balancer is None
+    assert service_config("dev").load_balancer is None
+    for stack in STACKS:  # only the API has a load balancer
+        env = environment(stack)
+        for name in (WORKER, WEB):
+            assert env.services[name].load_balancer is None, (stack, name)
 
 
-def test_stacks_scale_smaller_outside_production() -> None:
-    ranges = {stack: environment(stack).replica_range for stack in STACKS}
+@pytest.mark.parametrize("name", SERVICES)
+def test_stacks_scale_smaller_outside_production(name: str) -> None:
+    envs = {stack: environment(stack) for stack in STACKS}
+    ranges = {stack: env.services[name].replica_range for stack, env in envs.items()}
     assert ranges["dev"].maximum < ranges["staging"].maximum < ranges["production"].maximum
-    assert environment("dev").autoscaling is None
+    assert envs["dev"].services[name].autoscaling is None
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_replica_minimum_is_at_least_the_ha_floor(stack: str) -> None:
-    env = environment(stack)
-    assert env.replica_range.minimum >= ha_floor(env)
+    for name, service in environment(stack).services.items():
+        assert service.replica_range.minimum >= ha_floor(service), name
 
 
 def test_the_ha_floor_is_the_budget_plus_one() -> None:
-    assert ha_floor(environment("production")) == 2  # maxUnavailable 1
-    assert min_available(environment("production")) == 5  # 6 replicas at least, 1 may go
+    api = service_config("production")
+    assert ha_floor(api) == 2  # maxUnavailable 1
+    assert min_available(api) == 5  # 6 replicas at least, 1 may go
 
     def min_available_4(raw: dict[str, Any]) -> None:
-        raw["ha"]["disruptionBudget"] = {"minAvailable": 4}
+        svc(raw)["ha"]["disruptionBudget"] = {"minAvailable": 4}
 
-    env = environment("production", min_available_4)
-    assert (ha_floor(env), min_available(env)) == (5, 4)
-    dev = environment("dev")
-    assert (ha_floor(dev), min_available(dev)) == (1, None)
+    changed = service_config("production", min_available_4)
+    assert (ha_floor(changed), min_available(changed)) == (5, 4)
+    for name, service in environment("dev").services.items():
+        assert (ha_floor(service), min_available(service)) == (1, None), name
 
 
 def test_defaults_are_safe() -> None:
@@ -94,168 +112,183 @@ def test_defaults_are_safe() -> None:
     assert scaling.requests_per_second is None  # needs an adapter rule: opt-in
 
 
-def test_a_budget_is_refused_when_one_replica_can_run() -> None:
+@pytest.mark.parametrize("name", SERVICES)
+def test_a_budget_is_refused_when_one_replica_can_run(name: str) -> None:
     def budget(raw: dict[str, Any]) -> None:
-        raw["ha"]["disruptionBudget"] = {"maxUnavailable": 1}
+        svc(raw, name)["ha"]["disruptionBudget"] = {"maxUnavailable": 1}
 
     found = problems(varied("dev", budget))
-    assert list(found) == ["prodstack:ha.disruptionBudget"]
-    message = found["prodstack:ha.disruptionBudget"]
+    assert list(found) == [key("ha.disruptionBudget", name)]
+    message = found[key("ha.disruptionBudget", name)]
     assert "at most 1 replica can run (app.replicas)" in message
     assert "ha.disruptionBudget: null" in message
 
 
 def test_min_replicas_below_the_floor_is_named_with_the_floor() -> None:
     def low(raw: dict[str, Any]) -> None:
-        raw["ha"]["disruptionBudget"] = {"minAvailable": 6}
+        svc(raw)["ha"]["disruptionBudget"] = {"minAvailable": 6}
 
     found = problems(varied("production", low))
-    assert list(found) == ["prodstack:autoscaling.minReplicas"]
-    message = found["prodstack:autoscaling.minReplicas"]
+    assert list(found) == [key("autoscaling.minReplicas")]
+    message = found[key("autoscaling.minReplicas")]
     assert "at least 7, the HA floor (ha.disruptionBudget.minAvailable 6 + 1)" in message
     assert "blocks every voluntary disruption" in message
 
 
 def test_max_unavailable_at_or_above_the_replica_count_is_refused() -> None:
     def loose(raw: dict[str, Any]) -> None:
-        raw["autoscaling"]["minReplicas"] = 2
-        raw["ha"]["disruptionBudget"] = {"maxUnavailable": 2}
+        svc(raw)["autoscaling"]["minReplicas"] = 2
+        svc(raw)["ha"]["disruptionBudget"] = {"maxUnavailable": 2}
 
     found = problems(varied("staging", loose))
-    assert "lets a drain evict every pod" in found["prodstack:autoscaling.minReplicas"]
+    assert "lets a drain evict every pod" in found[key("autoscaling.minReplicas")]
 
 
 def test_without_autoscaling_the_floor_applies_to_app_replicas() -> None:
     def fixed(raw: dict[str, Any]) -> None:
-        del raw["autoscaling"]
-        raw["app"]["replicas"] = 2
-        raw["ha"]["disruptionBudget"] = {"minAvailable": 2}
+        del svc(raw)["autoscaling"]
+        svc(raw)["app"]["replicas"] = 2
+        svc(raw)["ha"]["disruptionBudget"] = {"minAvailable": 2}
 
     found = problems(varied("staging", fixed))
-    assert list(found) == ["prodstack:app.replicas"]
+    assert list(found) == [key("app.replicas")]
+
+    def fixed_worker(raw: dict[str, Any]) -> None:
+        svc(raw, WORKER)["ha"]["disruptionBudget"] = {"minAvailable": 2}  # of 2 replicas
+
+    assert list(problems(varied("staging", fixed_worker))) == [key("app.replicas", WORKER)]
 
 
 def test_required_anti_affinity_needs_nodes_for_every_replica() -> None:
     def required(raw: dict[str, Any]) -> None:
-        raw["ha"]["nodeAntiAffinity"] = "required"
-        raw["ha"]["nodeCount"] = 40
+        svc(raw)["ha"]["nodeAntiAffinity"] = "required"
+        svc(raw)["ha"]["nodeCount"] = 40
 
     found = problems(varied("production", required))
-    assert list(found) == ["prodstack:ha.nodeCount"]
+    assert list(found) == [key("ha.nodeCount")]
     assert (
-        "40 nodes cannot hold 100 replicas (autoscaling.maxReplicas)"
-        in found["prodstack:ha.nodeCount"]
+        "40 nodes cannot hold 100 replicas (autoscaling.maxReplicas)" in found[key("ha.nodeCount")]
     )
 
     def enough(raw: dict[str, Any]) -> None:
-        raw["ha"]["nodeAntiAffinity"] = "required"
-        raw["ha"]["nodeCount"] = 100
+        svc(raw)["ha"]["nodeAntiAffinity"] = "required"
+        svc(raw)["ha"]["nodeCount"] = 100
 
-    assert parse_environment(varied("production", enough)).ha is not None
+    ha = parse_environment(varied("production", enough)).services[API].ha
+    assert ha is not None and (ha.node_anti_affinity, ha.node_count) == ("required", 100)
 
 
 def test_required_anti_affinity_without_a_node_count_is_refused() -> None:
     def required(raw: dict[str, Any]) -> None:
-        raw["ha"]["nodeAntiAffinity"] = "required"
+        svc(raw)["ha"]["nodeAntiAffinity"] = "required"
 
     found = problems(varied("production", required))
-    assert "declare it, or use nodeAntiAffinity: preferred" in found["prodstack:ha.nodeCount"]
+    assert "declare it, or use nodeAntiAffinity: preferred" in found[key("ha.nodeCount")]
 
 
 def test_budget_takes_one_form() -> None:
     def both(raw: dict[str, Any]) -> None:
-        raw["ha"]["disruptionBudget"] = {"minAvailable": 2, "maxUnavailable": 1}
+        svc(raw)["ha"]["disruptionBudget"] = {"minAvailable": 2, "maxUnavailable": 1}
 
     found = problems(varied("production", both))
-    assert "not both" in found["prodstack:ha.disruptionBudget.minAvailable"]
+    assert "not both" in found[key("ha.disruptionBudget.minAvailable")]
 
 
 def test_autoscaling_bounds_and_metrics() -> None:
     def inverted(raw: dict[str, Any]) -> None:
-        raw["autoscaling"]["minReplicas"] = 20
-        raw["autoscaling"]["maxReplicas"] = 10
+        svc(raw)["autoscaling"]["minReplicas"] = 20
+        svc(raw)["autoscaling"]["maxReplicas"] = 10
 
     found = problems(varied("production", inverted))
-    assert found == {"prodstack:autoscaling.minReplicas": "20 is above maxReplicas 10"}
+    assert found == {key("autoscaling.minReplicas"): "20 is above maxReplicas 10"}
 
     def no_metric(raw: dict[str, Any]) -> None:
-        raw["autoscaling"].update(
+        svc(raw)["autoscaling"].update(
             cpuUtilization=None, memoryUtilization=None, requestsPerSecond=None
         )
 
     found = problems(varied("production", no_metric))
-    assert "at least one metric" in found["prodstack:autoscaling.cpuUtilization"]
+    assert "at least one metric" in found[key("autoscaling.cpuUtilization")]
 
 
 @pytest.mark.parametrize(
-    ("key", "value", "expected"),
+    ("field", "value", "expected"),
     [
         ("cpuUtilization", 0, "greater than or equal to 1"),
         ("cpuUtilization", 170, "less than or equal to 100"),
         ("maxReplicas", 0, "greater than or equal to 1"),
     ],
 )
-def test_autoscaling_values_out_of_range(key: str, value: int, expected: str) -> None:
+def test_autoscaling_values_out_of_range(field: str, value: int, expected: str) -> None:
     def change(raw: dict[str, Any]) -> None:
-        raw["autoscaling"][key] = value
+        svc(raw)["autoscaling"][field] = value
 
-    assert expected in problems(varied("production", change))[f"prodstack:autoscaling.{key}"]
+    found = problems(varied("production", change))
+    assert list(found) == [key(f"autoscaling.{field}")]
+    assert expected in found[key(f"autoscaling.{field}")]
 
 
 def test_behavior_policies_are_checked_by_key() -> None:
     def bad(raw: dict[str, Any]) -> None:
-        raw["autoscaling"]["behavior"]["scaleUp"]["policies"][1]["periodSeconds"] = 3600
-        raw["autoscaling"]["behavior"]["scaleDown"]["policies"] = []
+        svc(raw)["autoscaling"]["behavior"] = {
+            "scaleUp": {
+                "policies": [
+                    {"type": "Percent", "value": 50, "periodSeconds": 60},
+                    {"type": "Pods", "value": 10, "periodSeconds": 3600},
+                ]
+            },
+            "scaleDown": {"policies": []},
+        }
 
     found = problems(varied("production", bad))
     assert set(found) == {
-        "prodstack:autoscaling.behavior.scaleUp.policies[1].periodSeconds",
-        "prodstack:autoscaling.behavior.scaleDown.policies",
+        key("autoscaling.behavior.scaleUp.policies[1].periodSeconds"),
+        key("autoscaling.behavior.scaleDown.policies"),
     }
 
 
 def test_internet_facing_must_name_its_clients() -> None:
     def open_(raw: dict[str, Any]) -> None:
-        del raw["loadBalancer"]["sourceRanges"]
+        del svc(raw)["loadBalancer"]["sourceRanges"]
 
     found = problems(varied("production", open_))
     assert (
         "write [0.0.0.0/0] to admit the whole internet on purpose"
-        in found["prodstack:loadBalancer.sourceRanges"]
+        in found[key("loadBalancer.sourceRanges")]
     )
 
 
 def test_source_ranges_must_be_networks() -> None:
     def host_bits(raw: dict[str, Any]) -> None:
-        raw["loadBalancer"]["sourceRanges"] = ["10.0.0.1/8"]
+        svc(raw)["loadBalancer"]["sourceRanges"] = ["10.0.0.1/8"]
 
-    assert "prodstack:loadBalancer.sourceRanges[0]" in problems(varied("production", host_bits))
+    assert key("loadBalancer.sourceRanges[0]") in problems(varied("production", host_bits))
 
 
 def test_in_tree_controller_limits() -> None:
     def in_tree(raw: dict[str, Any]) -> None:
-        raw["loadBalancer"]["controller"] = "in-tree"
+        svc(raw)["loadBalancer"]["controller"] = "in-tree"
 
     found = problems(varied("production", in_tree))
     assert set(found) == {
-        "prodstack:loadBalancer.targetType",
-        "prodstack:loadBalancer.idleTimeoutSeconds",
+        key("loadBalancer.targetType"),
+        key("loadBalancer.idleTimeoutSeconds"),
     }
     assert (
         "connection-idle-timeout annotation applies to Classic ELBs only"
-        in found["prodstack:loadBalancer.idleTimeoutSeconds"]
+        in found[key("loadBalancer.idleTimeoutSeconds")]
     )
 
     def in_tree_plain(raw: dict[str, Any]) -> None:
-        raw["loadBalancer"] = {"controller": "in-tree", "scheme": "internal"}
+        svc(raw)["loadBalancer"] = {"controller": "in-tree", "scheme": "internal"}
 
-    lb = parse_environment(varied("production", in_tree_plain)).load_balancer
+    lb = parse_environment(varied("production", in_tree_plain)).services[API].load_balancer
     assert lb is not None and lb.effective_target_type == "instance"
 
 
 def test_unknown_keys_in_the_new_sections_suggest_the_right_one() -> None:
     def typo(raw: dict[str, Any]) -> None:
-        raw["ha"]["nodeAntiAfinity"] = "preferred"
+        svc(raw)["ha"]["nodeAntiAfinity"] = "preferred"
 
     found = problems(varied("production", typo))
-    assert "did you mean 'nodeAntiAffinity'" in found["prodstack:ha.nodeAntiAfinity"]
+    assert "did you mean 'nodeAntiAffinity'" in found[key("ha.nodeAntiAfinity")]

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from prodstack.config import ConfigError, VaultSecretsConfig, parse_environment
 from prodstack.config.app_settings import timeout_milliseconds
-from tests.support.stacks import STACKS, raw_config, varied
+from tests.support.stacks import API, STACKS, WEB, WORKER, key, raw_config, svc, varied
 
-KEY = "prodstack:vaultSecrets"
+KEY = key("vaultSecrets")
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
@@ -26,7 +26,7 @@ def vault_change(stack: str, path: str, value: Any) -> dict[str, Any]:
     """The stack's config with ``vaultSecrets.<path>`` (dotted) set to ``value``."""
 
     def change(raw: dict[str, Any]) -> None:
-        node = raw["vaultSecrets"]
+        node = svc(raw)["vaultSecrets"]
         *parents, last = path.split(".")
         for part in parents:
             node = node.setdefault(part, {})
@@ -37,7 +37,9 @@ def vault_change(stack: str, path: str, value: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_stack_has_a_vault_secrets_section(stack: str) -> None:
-    section = parse_environment(raw_config(stack)).vault_secrets
+    env = parse_environment(raw_config(stack))
+    assert [name for name, s in env.services.items() if s.vault_secrets is not None] == [API]
+    section = env.services[API].vault_secrets
     assert section is not None
     assert section.vault.server.startswith("https://")
     assert section.vault.role.startswith(f"{stack}-")
@@ -48,7 +50,7 @@ def test_every_stack_has_a_vault_secrets_section(stack: str) -> None:
 
 
 def test_production_carries_the_reference_values() -> None:
-    section = parse_environment(raw_config("production")).vault_secrets
+    section = parse_environment(raw_config("production")).services[API].vault_secrets
     assert section is not None
     vault = section.vault
     assert (vault.server, vault.kv_mount, vault.auth_mount, vault.role) == (
@@ -160,45 +162,53 @@ def test_unquoted_file_mode_explains_the_quoting() -> None:
 
 def test_one_ca_source_only() -> None:
     def change(raw: dict[str, Any]) -> None:
-        raw["vaultSecrets"]["vault"]["caBundle"] = PEM
-        raw["vaultSecrets"]["vault"]["caProvider"] = {"type": "ConfigMap", "name": "vault-ca"}
+        svc(raw)["vaultSecrets"]["vault"]["caBundle"] = PEM
+        svc(raw)["vaultSecrets"]["vault"]["caProvider"] = {"type": "ConfigMap", "name": "vault-ca"}
 
     assert list(problems(varied("production", change))) == [f"{KEY}.vault.caProvider"]
 
 
 def test_something_to_fetch_is_required() -> None:
     def change(raw: dict[str, Any]) -> None:
-        del raw["vaultSecrets"]["database"]
-        del raw["vaultSecrets"]["redis"]
+        del svc(raw)["vaultSecrets"]["database"]
+        del svc(raw)["vaultSecrets"]["redis"]
 
     assert list(problems(varied("staging", change))) == [f"{KEY}.database"]
 
 
 def test_settings_files_must_not_overlap_the_secret_files() -> None:
     def change(raw: dict[str, Any]) -> None:
-        raw["vaultSecrets"]["delivery"]["settings"] = "files"
-        raw["vaultSecrets"]["delivery"]["settingsPath"] = "/etc/app/secrets/settings"
+        svc(raw)["vaultSecrets"]["delivery"]["settings"] = "files"
+        svc(raw)["vaultSecrets"]["delivery"]["settingsPath"] = "/etc/app/secrets/settings"
 
     assert list(problems(varied("production", change))) == [f"{KEY}.delivery.settingsPath"]
 
 
 def test_app_env_must_not_shadow_what_vault_secrets_provides() -> None:
     def change(raw: dict[str, Any]) -> None:
-        raw["vaultSecrets"].setdefault("delivery", {})["secrets"] = "env"
-        raw["app"]["env"] = {"DATABASE_URL": "postgresql://localhost/x", "LOG_LEVEL": "debug"}
+        svc(raw)["vaultSecrets"].setdefault("delivery", {})["secrets"] = "env"
+        svc(raw)["app"]["env"] = {"DATABASE_URL": "postgresql://localhost/x", "LOG_LEVEL": "debug"}
 
     found = problems(varied("staging", change))
-    assert list(found) == ["prodstack:app.env.DATABASE_URL", "prodstack:app.env.LOG_LEVEL"]
+    assert list(found) == [key("app.env.DATABASE_URL"), key("app.env.LOG_LEVEL")]
 
     def files(raw: dict[str, Any]) -> None:
-        raw["app"]["env"] = {"DATABASE_URL": "postgresql://localhost/x"}
+        svc(raw)["app"]["env"] = {"DATABASE_URL": "postgresql://localhost/x"}
 
-    parse_environment(varied("staging", files))  # files mode: no variable to shadow
+    env = parse_environment(varied("staging", files))  # files mode: no variable to shadow
+    assert env.services[API].app.env == {"DATABASE_URL": "postgresql://localhost/x"}
+
+    def other_service(raw: dict[str, Any]) -> None:
+        change(raw)
+        del svc(raw)["app"]["env"]
+        svc(raw, WORKER)["app"]["env"] = {"DATABASE_URL": "postgresql://localhost/x"}
+
+    parse_environment(varied("staging", other_service))  # the API's secrets, not the worker's
 
 
 def test_unknown_key_suggests_the_right_one() -> None:
     def change(raw: dict[str, Any]) -> None:
-        raw["vaultSecrets"]["vault"]["rol"] = raw["vaultSecrets"]["vault"].pop("role")
+        svc(raw)["vaultSecrets"]["vault"]["rol"] = svc(raw)["vaultSecrets"]["vault"].pop("role")
 
     found = problems(varied("dev", change))
     assert "did you mean 'role'" in found[f"{KEY}.vault.rol"]
@@ -207,7 +217,7 @@ def test_unknown_key_suggests_the_right_one() -> None:
 
 def test_every_error_is_reported_at_once() -> None:
     def change(raw: dict[str, Any]) -> None:
-        section = raw["vaultSecrets"]
+        section = svc(raw)["vaultSecrets"]
         section["vault"]["server"] = "http://vault"
         section["settings"]["logLevel"] = "loud"
         section["settings"]["maxConnections"] = 0
@@ -224,9 +234,16 @@ def test_every_error_is_reported_at_once() -> None:
 
 
 def test_the_section_is_optional() -> None:
-    raw = raw_config("dev")
-    del raw["vaultSecrets"]
-    assert parse_environment(raw).vault_secrets is None
+    env = parse_environment(raw_config("dev"))
+    assert env.services[WORKER].vault_secrets is None
+    assert env.services[WEB].vault_secrets is None
+
+    def without(raw: dict[str, Any]) -> None:
+        del svc(raw)["vaultSecrets"]
+        # The backup's Vault passwords then need a store of their own.
+        svc(raw)["dbBackup"]["secretStore"] = {"name": "platform-vault"}
+
+    assert parse_environment(varied("dev", without)).services[API].vault_secrets is None
 
 
 @given(st.integers(min_value=1, max_value=100_000), st.sampled_from(["ms", "s", "m", "h"]))

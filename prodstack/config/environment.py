@@ -94,6 +94,7 @@ class EnvironmentConfig(ConfigModel):
                         )
                     )
             seen: dict[str, int] = {}
+            first_call: dict[str, int] = {}
             for index, call in enumerate(service.calls):
                 target = (call.service, callee_port(self, call.service, call.port))
                 label = f"{target[0]}:{target[1]}"
@@ -104,7 +105,19 @@ class EnvironmentConfig(ConfigModel):
                             f"repeats calls[{seen[label]}] ({label}); remove one",
                         )
                     )
+                elif call.service in first_call:
+                    # The call's two NetworkPolicies are named after the pair, not the port.
+                    violations.append(
+                        Violation(
+                            ("services", key, "calls", index),
+                            f"calls {call.service} again (calls[{first_call[call.service]}] on "
+                            "another port): a service calls another on one port, through the "
+                            f"NetworkPolicies {key}-to-{call.service} and "
+                            f"{call.service}-from-{key}; remove one",
+                        )
+                    )
                 seen.setdefault(label, index)
+                first_call.setdefault(call.service, index)
         raise_violations(violations)
         return self
 
@@ -137,6 +150,10 @@ class EnvironmentConfig(ConfigModel):
         violations = []
         owners: dict[tuple[str, str, str], list[str]] = defaultdict(list)
         dashboard_ns = self.observability.dashboard.namespace if self.observability else None
+        callers: dict[str, list[str]] = defaultdict(list)
+        for key, service in self.services.items():
+            for call in service.calls:
+                callers[call.service].append(key)
         for key, service in self.services.items():
             names = ServiceNames(key, self.namespace_of(service), self.environment)
             too_long = []
@@ -145,6 +162,7 @@ class EnvironmentConfig(ConfigModel):
                 names,
                 dashboard_namespace=dashboard_ns,
                 observed=self.observability is not None,
+                callers=callers[key],
             ):
                 owners[derived.key].append(key)
                 if len(derived.name) > derived.kind.name_limit:

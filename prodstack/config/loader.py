@@ -52,19 +52,13 @@ def parse_environment(raw: Mapping[str, Any]) -> EnvironmentConfig:
     services: dict[str, Any] = {}
     if isinstance(services_raw, Mapping):
         context = {"environment": environment, "scrape": scrape}
-        by_origin: dict[Problem, list[str]] = defaultdict(list)
+        by_service: list[tuple[Problem, str]] = []
         for name, section in services_raw.items():
             service, found = _service(str(name), section, defaults, context)
-            for problem in found:
-                by_origin[problem].append(str(name))
+            by_service += [(problem, str(name)) for problem in found]
             if service is not None:
                 services[str(name)] = service
-        for (key, message), names in by_origin.items():
-            shared = key.startswith(f"{NAMESPACE}:defaults")
-            suffix = f" (in services {', '.join(names)})" if shared and len(names) > 1 else ""
-            if shared and len(names) == 1:
-                suffix = f" (in service {names[0]})"
-            problems.append((key, message + suffix))
+        problems += _grouped(by_service)
     top = {key: value for key, value in raw.items() if key not in ("services", "defaults")}
     top["defaults"] = defaults
     if isinstance(services_raw, Mapping):
@@ -78,10 +72,45 @@ def parse_environment(raw: Mapping[str, Any]) -> EnvironmentConfig:
         if problems:
             # Rules across services would judge an incomplete set: report them next time.
             found = [p for p in found if not p[0].startswith(f"{NAMESPACE}:services")]
+        elif isinstance(services_raw, Mapping):
+            found = _grouped(_attributed(found, services_raw, defaults))
         raise ConfigError(problems + found) from None
     if problems:
         raise ConfigError(problems)
     return env
+
+
+def _grouped(found: Sequence[tuple[Problem, str]]) -> list[Problem]:
+    """One problem per key and message; one in a default names the services that use it."""
+    by_origin: dict[Problem, list[str]] = defaultdict(list)
+    for problem, name in found:
+        if name not in by_origin[problem]:
+            by_origin[problem].append(name)
+    problems = []
+    for (key, message), names in by_origin.items():
+        users = [name for name in names if name]
+        suffix = ""
+        if key.startswith(f"{NAMESPACE}:defaults") and users:
+            suffix = f" (in service{'s' if len(users) > 1 else ''} {', '.join(users)})"
+        problems.append((key, message + suffix))
+    return problems
+
+
+def _attributed(
+    found: Sequence[Problem], services_raw: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> list[tuple[Problem, str]]:
+    """Problems the environment's rules found in a service, at the key that set the value
+    (the default's, if the service left it to ``defaults``), with the service's name."""
+    prefix = f"{NAMESPACE}:services."
+    attributed = []
+    for problem in found:
+        name = problem[0].removeprefix(prefix).split(".", 1)[0].split("[", 1)[0]
+        own = services_raw.get(name) if problem[0].startswith(prefix) else None
+        if isinstance(own, Mapping):
+            attributed.append((_at_origin(problem, ("services", name), own, defaults), name))
+        else:
+            attributed.append((problem, ""))
+    return attributed
 
 
 def _single_app_problems(raw: Mapping[str, Any]) -> list[Problem]:
@@ -136,12 +165,36 @@ def _platform_scrape(observability: Any) -> Any:
 def _defaults(value: Any) -> tuple[dict[str, Any], list[Problem]]:
     if value is None:
         return {}, []
+    problems: list[Problem] = []
     try:
         sections = ServiceDefaults.model_validate(value)
     except ValidationError as exc:
-        return {}, problems_from(exc, NAMESPACE, ServiceDefaults, prefix=("defaults",))
+        problems = problems_from(exc, NAMESPACE, ServiceDefaults, prefix=("defaults",))
+        if not isinstance(value, Mapping):
+            return {}, problems
+        # Keep the sound sections, so that the services are judged as they will be.
+        bad = {key for key, _ in problems}
+        usable = {
+            key: section
+            for key, section in value.items()
+            if format_path(NAMESPACE, ("defaults", key)) not in bad
+        }
+        try:
+            sections = ServiceDefaults.model_validate(usable)
+        except ValidationError:
+            return {}, problems
     # Keyed by the camelCase names the stack files write, as the services are.
-    return sections.model_dump(by_alias=True, exclude_unset=True), []
+    merged = sections.model_dump(by_alias=True, exclude_unset=True)
+    app = merged.get("app")
+    if isinstance(app, Mapping) and "name" in app:
+        problems.append(
+            (
+                format_path(NAMESPACE, ("defaults", "app", "name")),
+                "each service is named by its key under prodstack:services; remove app.name",
+            )
+        )
+        merged["app"] = {key: item for key, item in app.items() if key != "name"}
+    return merged, problems
 
 
 def _service(

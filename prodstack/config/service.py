@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from prodstack.config.app import AppConfig, check_app_name, image_is_pinned
 from prodstack.config.autoscaling import AutoscalingConfig, ReplicaRange
@@ -32,6 +39,21 @@ class Call(ConfigModel):
 
     service: ServiceName
     port: Port | PortName = "http"
+
+    @field_validator("port", mode="wrap")
+    @classmethod
+    def _port_name_or_number(
+        cls, value: object, handler: ValidatorFunctionWrapHandler
+    ) -> int | PortName:
+        # One message for the key: each union member's own error would name a sub-key.
+        try:
+            port: int | PortName = handler(value)
+        except ValidationError:
+            raise ValueError(
+                f"{value!r} is not a port: name one of the callee's ports (http, metrics) or "
+                "give its number (1-65535)"
+            ) from None
+        return port
 
 
 def production_app_violations(app: AppConfig) -> list[Violation]:
