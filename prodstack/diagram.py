@@ -1,5 +1,6 @@
 """A Mermaid picture of a stack: components as boxes, the objects they own, and the main
-references between objects (who names, selects, scales or reads whom)."""
+references between objects (who names, selects, scales or reads whom). A service's components
+are drawn inside one box of the service, so a stack of several services stays readable."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 
 from prodstack.check.references import Index, matches, pod_uses
 from prodstack.check.report import subjects
+from prodstack.labels import SERVICE
 from prodstack.pod_security import pod_templates
 from prodstack.policies.model import Subject
 from prodstack.synth.graph import Resource, ResourceGraph
@@ -113,6 +115,23 @@ def _escape(text: str) -> str:
     return text.replace('"', "#quot;")
 
 
+def _service_of(
+    resource: Resource, children: dict[str | None, list[Resource]]
+) -> tuple[str, str] | None:
+    """The one service (and its namespace) whose objects a component holds, by their
+    ``prodstack.io/service`` label; None for what belongs to no single service (a namespace's
+    baseline, an Argo CD Application)."""
+    services: set[tuple[str, str]] = set()
+    pending = [resource]
+    while pending:
+        current = pending.pop()
+        pending.extend(children.get(current.urn, []))
+        labels = (current.inputs.get("metadata") or {}).get("labels") or {}
+        if current.is_kubernetes_object and current.namespace and SERVICE in labels:
+            services.add((str(labels[SERVICE]), current.namespace))
+    return services.pop() if len(services) == 1 else None
+
+
 def mermaid(graph: ResourceGraph) -> str:
     """``flowchart LR`` text; stable for the same graph (sorted ids and edges)."""
     resources = sorted(
@@ -124,12 +143,27 @@ def mermaid(graph: ResourceGraph) -> str:
     for resource in resources:
         parent = resource.parent if resource.parent in ids else None
         children.setdefault(parent, []).append(resource)
+    by_service: dict[tuple[str, str], list[Resource]] = {}
+    for resource in list(children.get(None, [])):
+        service = None if resource.custom else _service_of(resource, children)
+        if service is not None:
+            by_service.setdefault(service, []).append(resource)
+            children[None].remove(resource)
 
     lines = ["flowchart LR"]
 
+    def emit_service(position: int, service: tuple[str, str]) -> None:
+        title = f"service {service[0]} in {service[1]}"
+        lines.append(f'  subgraph s{position}["{_escape(title)}"]')
+        emit_resources(by_service[service], 2)
+        lines.append("  end")
+
     def emit(parent: str | None, depth: int) -> None:
+        emit_resources(children.get(parent, []), depth)
+
+    def emit_resources(resources: list[Resource], depth: int) -> None:
         pad = "  " * depth
-        for resource in children.get(parent, []):
+        for resource in resources:
             node = ids[resource.urn]
             if resource.custom:
                 lines.append(f'{pad}{node}["{_escape(_label(resource))}"]')
@@ -139,6 +173,8 @@ def mermaid(graph: ResourceGraph) -> str:
                 emit(resource.urn, depth + 1)
                 lines.append(f"{pad}end")
 
+    for position, service in enumerate(sorted(by_service)):
+        emit_service(position, service)
     emit(None, 1)
     edges = sorted(
         {

@@ -180,12 +180,14 @@ def register_service(
         # Imported here: pulumi_aws is large, and only stacks with backups need it.
         from prodstack.components.db_backup import DbBackup, DbBackupArgs
 
+        # A store named in dbBackup.secretStore wins; else the service's own reads the passwords.
+        service_store = secrets.store_ref if secrets is not None else None
         backup = DbBackup(
             f"{name}-db-backup",
             DbBackupArgs(
                 identity=identity,
                 config=config.db_backup,
-                secret_store=secrets.store_ref if secrets is not None else None,
+                secret_store=config.db_backup.secret_store or service_store,
                 environment=plan.environment,
             ),
             # After VaultSecrets: its SecretStore reads the backup passwords.

@@ -8,7 +8,7 @@ import pytest
 from prodstack.synth import ResourceGraph
 from prodstack.synth.manifests import manifests
 from tests.support import checkov
-from tests.support.stacks import ROOT
+from tests.support.stacks import ROOT, environment
 from tests.support.tools import require
 
 
@@ -30,9 +30,15 @@ def test_no_failed_checks_and_only_documented_skips(graph: ResourceGraph) -> Non
 
 
 def test_rollout_pod_templates_are_scanned(production: ResourceGraph) -> None:
-    """A Rollout with a privileged container must fail: proof that checkov saw inside it."""
-    documents = manifests(production)
-    rollout = next(d for d in documents if d["kind"] == "Rollout")
-    rollout["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
-    result = checkov.scan([rollout])
-    assert ("CKV_K8S_16", "Deployment.shop-production.shop-api") in result.failed
+    """A Rollout with a privileged container must fail: proof that checkov saw inside it,
+    for every service's Rollout."""
+    rollouts = [d for d in manifests(production) if d["kind"] == "Rollout"]
+    assert {r["metadata"]["name"] for r in rollouts} == set(environment("production").services)
+    for rollout in rollouts:
+        container = rollout["spec"]["template"]["spec"]["containers"][0]
+        container["securityContext"]["privileged"] = True
+    result = checkov.scan(rollouts)
+    privileged = {resource for check, resource in result.failed if check == "CKV_K8S_16"}
+    assert privileged == {
+        f"Deployment.{r['metadata']['namespace']}.{r['metadata']['name']}" for r in rollouts
+    }

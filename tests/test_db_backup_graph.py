@@ -10,13 +10,25 @@ import pulumi
 import pytest
 
 from prodstack.components.db_backup import DbBackup, DbBackupArgs
-from prodstack.config import DbBackupConfig, parse_environment
+from prodstack.config import DbBackupConfig
+from prodstack.config.db_backup import SecretStoreRef
 from prodstack.identity import AppIdentity
 from prodstack.specs.backup_jobs import script_files
+from prodstack.stack import build
 from prodstack.synth import Resource, ResourceGraph, synthesize
 from prodstack.synth.manifests import manifests
+from prodstack.synth.project import stack_config
+from tests.conftest import stack_graph
 from tests.support import schemas
-from tests.support.stacks import environment, raw_config, synthesize_environment
+from tests.support.stacks import (
+    API,
+    PROJECT,
+    STACKS,
+    environment,
+    service_config,
+    svc,
+    synthesize_environment,
+)
 
 BUCKET = "aws:s3/bucket:Bucket"
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
@@ -29,12 +41,25 @@ ENCRYPTION = (
 OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+# Everything that configures the bucket: deleting one of these would strip a guard off the
+# backups while the bucket itself is kept.
+BUCKET_SETTINGS = (LIFECYCLE, PUBLIC_ACCESS, POLICY, VERSIONING, ENCRYPTION, OWNERSHIP)
 
 
 def config_of(graph: ResourceGraph) -> DbBackupConfig:
-    config = parse_environment(raw_config(graph.stack)).db_backup
-    assert config is not None
-    return config
+    """The API's backups (the only service with a database in every stack)."""
+    return config_of_stack(graph.stack)
+
+
+def namespace_of(graph: ResourceGraph) -> str:
+    env = environment(graph.stack)
+    return env.namespace_of(env.services[API])
+
+
+def expected_role_arn(config: DbBackupConfig, role_name: str) -> str:
+    """The ARN AWS gives a role of that name in the OIDC provider's partition and account."""
+    _, partition, _, _, account = config.oidc_provider_arn.split(":")[:5]
+    return f"arn:{partition}:iam::{account}:role/{role_name}"
 
 
 def only(graph: ResourceGraph, type_: str) -> Resource:
@@ -104,8 +129,7 @@ def test_bucket_has_exactly_one_lifecycle_configuration_with_one_rule(
 
 
 def test_production_keeps_backups_thirty_days() -> None:
-    config = parse_environment(raw_config("production")).db_backup
-    assert config is not None and config.bucket.retention_days == 30
+    assert config_of_stack("production").bucket.retention_days == 30
 
 
 def test_bucket_is_private_versioned_encrypted_and_owner_enforced(graph: ResourceGraph) -> None:
@@ -124,7 +148,6 @@ def test_bucket_is_private_versioned_encrypted_and_owner_enforced(graph: Resourc
     rule = only(graph, ENCRYPTION).inputs["rules"][0]["applyServerSideEncryptionByDefault"]
     assert rule["sseAlgorithm"] in ("AES256", "aws:kms")
     bucket = only(graph, BUCKET).inputs
-    assert bucket["forceDestroy"] is False
     assert bucket["region"] == config_of(graph).bucket.region
     assert "acl" not in bucket and "policy" not in bucket  # the v7 way: separate resources
 
@@ -176,12 +199,13 @@ def test_iam_grants_only_the_backup_prefix_and_never_delete(graph: ResourceGraph
             assert not writes & actions  # the restore check only reads
     for policy in graph.of_type(ROLE_POLICY):
         role = roles(graph)[job_of(policy)]
-        assert policy.inputs["role"] == f"<known after apply: {ROLE}::{role.name}.name>"
+        assert policy.inputs["role"] == role.inputs["name"]
+        assert role.urn in policy.dependencies
 
 
 def test_each_role_trusts_exactly_its_service_account(graph: ResourceGraph) -> None:
     config = config_of(graph)
-    env = parse_environment(raw_config(graph.stack))
+    namespace = namespace_of(graph)
     issuer = config.oidc_provider_arn.split(":oidc-provider/", 1)[1]
     accounts = {"backup": "shop-api-db-backup", "restore-check": "shop-api-db-restore-check"}
     for key, role in roles(graph).items():
@@ -192,30 +216,105 @@ def test_each_role_trusts_exactly_its_service_account(graph: ResourceGraph) -> N
         assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
         assert statement["Condition"] == {
             "StringEquals": {
-                f"{issuer}:sub": f"system:serviceaccount:{env.namespace}:{accounts[key]}",
+                f"{issuer}:sub": f"system:serviceaccount:{namespace}:{accounts[key]}",
                 f"{issuer}:aud": "sts.amazonaws.com",
             }
         }
 
 
+def test_roles_are_named_after_namespace_and_service(graph: ResourceGraph) -> None:
+    """Unique in the account (two stacks or services never share a role), and known offline."""
+    namespace = namespace_of(graph)
+    assert {key: role.inputs["name"] for key, role in roles(graph).items()} == {
+        "backup": f"{namespace}-{API}-db-backup",
+        "restore-check": f"{namespace}-{API}-db-restore-check",
+    }
+    names = [role.inputs["name"] for stack in STACKS for role in stack_roles(stack)]
+    assert len(set(names)) == len(names)
+
+
 def test_service_accounts_carry_their_role_arn_and_no_token(graph: ResourceGraph) -> None:
-    env = parse_environment(raw_config(graph.stack))
+    config = config_of(graph)
+    namespace = namespace_of(graph)
     by_role = {"shop-api-db-backup": "backup", "shop-api-db-restore-check": "restore-check"}
     for name, key in by_role.items():
         account = graph.one("ServiceAccount", name)
         role = roles(graph)[key]
-        assert account.namespace == env.namespace
+        assert account.namespace == namespace
         assert account.inputs["automountServiceAccountToken"] is False
-        assert account.inputs["metadata"]["annotations"] == {
-            "eks.amazonaws.com/role-arn": f"<known after apply: {ROLE}::{role.name}.arn>"
-        }
+        # The ARN is computed, not an output: the manifest can go into git as is.
+        arn = expected_role_arn(config, role.inputs["name"])
+        assert account.inputs["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": arn}
+        [container] = pod_spec(cron_jobs(graph)[name])["containers"]
+        assert {e["name"]: e.get("value") for e in container["env"]}["AWS_ROLE_ARN"] == arn
+    outputs = graph.outputs["services"][API]
+    assert outputs["dbBackupRoleArn"] == expected_role_arn(
+        config, roles(graph)["backup"].inputs["name"]
+    )
+    assert outputs["dbRestoreCheckRoleArn"] == expected_role_arn(
+        config, roles(graph)["restore-check"].inputs["name"]
+    )
+
+
+def stack_roles(stack: str) -> list[Resource]:
+    return stack_graph(stack).of_type(ROLE)
 
 
 def test_only_production_protects_and_retains_the_bucket(graph: ResourceGraph) -> None:
     bucket = only(graph, BUCKET)
     protected = graph.stack in ("production", "staging")
+    assert config_of(graph).bucket.protect is protected
     assert (bucket.protect, bucket.retain_on_delete) == (protected, protected)
     assert not any(r.protect for r in graph.cloud_resources() if r is not bucket)
+
+
+def test_every_setting_of_a_protected_bucket_is_retained_with_it(graph: ResourceGraph) -> None:
+    """Removing the component keeps the bucket and every guard on it (issue 13): versioning,
+    TLS-only policy, public-access block, lifecycle rule, encryption, ownership."""
+    protected = config_of(graph).bucket.protect
+    bucket = only(graph, BUCKET)
+    settings = [
+        r for r in graph.cloud_resources() if r.type.startswith("aws:s3/") and r is not bucket
+    ]
+    assert sorted(r.type for r in settings) == sorted(BUCKET_SETTINGS)
+    for setting in settings:
+        assert setting.inputs["bucket"] == bucket_ref(graph), setting.name
+        assert setting.retain_on_delete is protected, setting.name
+
+
+def test_force_destroy_follows_protect(graph: ResourceGraph) -> None:
+    """A protected bucket is never emptied by a destroy; an unprotected one (dev) can go with
+    what it holds, or ``pulumi destroy`` would fail on the first backup in it."""
+    protected = config_of(graph).bucket.protect
+    assert only(graph, BUCKET).inputs["forceDestroy"] is (not protected)
+
+
+def test_dev_can_be_destroyed() -> None:
+    dev = stack_graph("dev")
+    assert not config_of(dev).bucket.protect
+    assert only(dev, BUCKET).inputs["forceDestroy"] is True
+    assert not any(r.protect or r.retain_on_delete for r in dev.cloud_resources())
+
+
+def test_protecting_dev_retains_every_setting() -> None:
+    def protect(raw: dict[str, Any]) -> None:
+        svc(raw)["dbBackup"]["bucket"]["protect"] = True
+
+    graph = synthesize_environment(environment("dev", protect), stack="dev")
+    bucket = only(graph, BUCKET)
+    assert (bucket.protect, bucket.retain_on_delete) == (True, True)
+    assert bucket.inputs["forceDestroy"] is False
+    assert all(only(graph, type_).retain_on_delete for type_ in BUCKET_SETTINGS)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_with_aws_resources_sets_its_region(stack: str) -> None:
+    """The AWS provider's region comes from the stack file, never from the operator's shell:
+    it is where the bucket and the roles are created."""
+    graph = stack_graph(stack)
+    assert graph.cloud_resources()
+    config, _ = stack_config(PROJECT, stack)
+    assert config.get("aws:region") == config_of(graph).bucket.region
 
 
 def test_no_deprecated_v2_resources(graph: ResourceGraph) -> None:
@@ -228,15 +327,20 @@ def test_no_deprecated_v2_resources(graph: ResourceGraph) -> None:
 
 
 def test_cron_jobs_have_the_agreed_names_in_the_app_namespace(graph: ResourceGraph) -> None:
-    env = parse_environment(raw_config(graph.stack))
     jobs = graph.kind("CronJob")
-    assert sorted(j.object_name for j in jobs) == [
-        f"{env.app.name}-db-backup",
-        f"{env.app.name}-db-restore-check",
-    ]
-    assert all(j.namespace == env.namespace for j in jobs)
-    assert graph.outputs["dbBackupCronJob"] == f"{env.app.name}-db-backup"
-    assert graph.outputs["dbRestoreCheckCronJob"] == f"{env.app.name}-db-restore-check"
+    assert sorted(j.object_name for j in jobs) == [f"{API}-db-backup", f"{API}-db-restore-check"]
+    assert all(j.namespace == namespace_of(graph) for j in jobs)
+    assert {j.object_name for j in graph.service_objects(API) if j.kind == "CronJob"} == {
+        j.object_name for j in jobs
+    }
+    outputs = graph.outputs["services"][API]
+    assert outputs["dbBackupCronJob"] == f"{API}-db-backup"
+    assert outputs["dbRestoreCheckCronJob"] == f"{API}-db-restore-check"
+    assert not any(
+        "dbBackupCronJob" in service
+        for name, service in graph.outputs["services"].items()
+        if name != API
+    )
 
 
 def test_cron_jobs_never_overlap_and_are_bounded(graph: ResourceGraph) -> None:
@@ -317,11 +421,16 @@ def test_the_scripts_come_from_the_package_through_one_config_map(graph: Resourc
 
 def test_passwords_come_from_vault_through_one_external_secret(graph: ResourceGraph) -> None:
     config = config_of(graph)
-    assert config.secret_store is not None
+    # No store of its own in the configuration: the service's VaultSecrets store reads them.
+    assert config.secret_store is None
+    [store] = [
+        r for r in graph.service_objects(API) if r.kind in ("SecretStore", "ClusterSecretStore")
+    ]
     credentials = graph.one("ExternalSecret", "shop-api-db-backup-credentials")
     assert credentials.api_version == "external-secrets.io/v1"
+    assert credentials.namespace == store.namespace == namespace_of(graph)
     spec = credentials.inputs["spec"]
-    assert spec["secretStoreRef"] == {"kind": "SecretStore", "name": config.secret_store.name}
+    assert spec["secretStoreRef"] == {"kind": store.kind, "name": store.object_name}
     assert spec["target"]["name"] == "shop-api-db-backup-credentials"
     produced = {entry["secretKey"]: entry["remoteRef"] for entry in spec["data"]}
     # Each job reads its own key; restoring into the backup's server repeats its password.
@@ -342,12 +451,15 @@ def test_passwords_come_from_vault_through_one_external_secret(graph: ResourceGr
 
 
 def test_job_pods_are_not_taken_for_the_app(graph: ResourceGraph) -> None:
-    """The app's Services, budgets and autoscaler select by name and instance: not these."""
-    app_selector = graph.one("Rollout").inputs["spec"]["selector"]["matchLabels"]
-    for job in cron_jobs(graph).values():
-        labels = job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
-        assert not all(labels.get(k) == v for k, v in app_selector.items())
-        assert labels["app.kubernetes.io/component"] in ("db-backup", "db-restore-check")
+    """The apps' Services, budgets and autoscalers select by name and instance: not these."""
+    rollouts = graph.kind("Rollout")
+    assert len(rollouts) == len(environment(graph.stack).services)
+    for rollout in rollouts:
+        app_selector = rollout.inputs["spec"]["selector"]["matchLabels"]
+        for job in cron_jobs(graph).values():
+            labels = job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+            assert not all(labels.get(k) == v for k, v in app_selector.items()), rollout.name
+            assert labels["app.kubernetes.io/component"] in ("db-backup", "db-restore-check")
 
 
 def test_job_pod_templates_validate_as_kubernetes_pod_templates(graph: ResourceGraph) -> None:
@@ -376,7 +488,7 @@ def test_kms_encryption_and_key_permissions() -> None:
     key = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
     def use_kms(raw: dict[str, Any]) -> None:
-        raw["dbBackup"]["bucket"]["kmsKeyArn"] = key
+        svc(raw)["dbBackup"]["bucket"]["kmsKeyArn"] = key
 
     graph = synthesize_environment(environment("production", use_kms), stack="production")
     rule = only(graph, ENCRYPTION).inputs["rules"][0]
@@ -396,12 +508,20 @@ def test_kms_encryption_and_key_permissions() -> None:
 
 def test_stacks_without_backups_do_not_build_them() -> None:
     def drop(raw: dict[str, Any]) -> None:
-        del raw["dbBackup"]
+        del svc(raw)["dbBackup"]
 
-    graph = synthesize_environment(environment("dev", drop), stack="dev")
+    env = environment("dev", drop)
+
+    def program() -> None:
+        for name, value in build(env).items():
+            pulumi.export(name, value)
+
+    graph = synthesize(program, project=PROJECT.name, stack="dev", root_directory=PROJECT.root)
     assert not graph.cloud_resources()
     assert not graph.kind("CronJob")
-    assert "dbBackupCronJob" not in graph.outputs
+    assert not graph.of_type("prodstack:index:DbBackup")
+    assert set(graph.outputs["services"]) == set(env.services)
+    assert not any("dbBackupCronJob" in outputs for outputs in graph.outputs["services"].values())
 
 
 def test_db_backup_works_standalone_with_explicit_providers() -> None:
@@ -415,20 +535,35 @@ def test_db_backup_works_standalone_with_explicit_providers() -> None:
         account = aws.Provider("other-account", region="eu-west-1")
         backups = DbBackup(
             "orders-backups",
-            DbBackupArgs(identity=AppIdentity(name="orders", namespace="orders"), config=config),
+            DbBackupArgs(
+                identity=AppIdentity(name="orders", namespace="orders"),
+                config=config,
+                # dev's passwords come from Vault: some store must read them.
+                secret_store=SecretStoreRef(name="orders-vault"),
+            ),
             opts=pulumi.ResourceOptions(providers=[cluster, account]),
         )
         pulumi.export("job", backups.backup_cron_job_name)
         pulumi.export("selector", backups.pod_selector)
 
     graph = synthesize(program, stack="standalone")
+    providers = {r.name: r.urn for r in graph if r.is_provider}
     component = graph.of_type("prodstack:index:DbBackup")[0]
     children = graph.children(component)
     assert children and all(child.name.startswith("orders-backups-") for child in children)
     for child in children:
         expected = "other-cluster" if child.type.startswith("kubernetes:") else "other-account"
-        assert child.provider is not None and f"::{expected}::" in child.provider, child.name
+        assert child.provider == providers[expected], child.name
     assert graph.outputs["job"] == "orders-db-backup"
+    credentials = graph.one("ExternalSecret", "orders-db-backup-credentials")
+    assert credentials.inputs["spec"]["secretStoreRef"] == {
+        "kind": "SecretStore",
+        "name": "orders-vault",
+    }
+    assert sorted(r.inputs["name"] for r in graph.of_type(ROLE)) == [
+        "orders-orders-db-backup",
+        "orders-orders-db-restore-check",
+    ]
     assert graph.one("CronJob", "orders-db-restore-check").namespace == "orders"
     assert graph.outputs["selector"] == {
         "app.kubernetes.io/name": "orders-db-backup",
@@ -437,9 +572,33 @@ def test_db_backup_works_standalone_with_explicit_providers() -> None:
 
 
 def config_of_stack(stack: str) -> DbBackupConfig:
-    config = parse_environment(raw_config(stack)).db_backup
+    config = service_config(stack).db_backup
     assert config is not None
     return config
+
+
+def test_a_configured_secret_store_wins_over_the_services_own() -> None:
+    """A dedicated store (its Vault role may read the backup paths, the app's may not) is
+    used when named, even though the service has VaultSecrets."""
+
+    def dedicated(raw: dict[str, Any]) -> None:
+        svc(raw)["dbBackup"]["secretStore"] = {"kind": "SecretStore", "name": "backup-vault"}
+
+    graph = synthesize_environment(environment("dev", dedicated), stack="dev")
+    assert graph.one("SecretStore").object_name == "shop-api-vault"  # the app's, still there
+    credentials = graph.one("ExternalSecret", "shop-api-db-backup-credentials")
+    assert credentials.inputs["spec"]["secretStoreRef"] == {
+        "kind": "SecretStore",
+        "name": "backup-vault",
+    }
+
+
+def test_a_vault_password_without_a_store_is_refused() -> None:
+    config = config_of_stack("dev")
+    with pytest.raises(
+        ValueError, match=r"DbBackupArgs\.secret_store: the passwords come from Vault"
+    ):
+        DbBackupArgs(identity=AppIdentity(name="orders", namespace="orders"), config=config)
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "production"])

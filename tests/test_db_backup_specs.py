@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from prodstack.config import BackupBucket, DbBackupConfig
+from prodstack.config.db_backup import SecretStoreRef
 from prodstack.specs import backup_jobs, backup_storage
-from tests.support.stacks import raw_config
+from tests.support.stacks import svc, varied
 
 ARN = "arn:aws:s3:::backups"
 segments = st.from_regex(r"[A-Za-z0-9._-]{1,12}", fullmatch=True).filter(
@@ -24,9 +25,14 @@ def bucket(**values: Any) -> BackupBucket:
     return BackupBucket.model_validate({"region": "us-west-2", **values})
 
 
+def staging_db_backup() -> dict[str, Any]:
+    """The API's ``dbBackup`` section in staging, defaults merged in."""
+    section: dict[str, Any] = svc(varied("staging", lambda raw: None))["dbBackup"]
+    return section
+
+
 def config(**overrides: Any) -> DbBackupConfig:
-    raw = {**raw_config("staging")["dbBackup"], **overrides}
-    return DbBackupConfig.model_validate(raw)
+    return DbBackupConfig.model_validate({**staging_db_backup(), **overrides})
 
 
 def allowed(document: dict[str, Any], action: str, resource: str, prefix: str = "") -> bool:
@@ -195,7 +201,7 @@ def test_restore_check_defaults_to_the_backup_server_maintenance_database() -> N
 
 def test_an_existing_secret_and_no_ca_bundle() -> None:
     database = dict(
-        raw_config("staging")["dbBackup"]["database"],
+        staging_db_backup()["database"],
         sslMode="require",
         password={"secret": {"name": "orders-db", "key": "backup"}},
     )
@@ -228,9 +234,11 @@ def test_vault_passwords_become_one_external_secret() -> None:
     cfg = config(restoreCheck={"database": restore})
     passwords = backup_jobs.vault_passwords(cfg)
     assert sorted(passwords) == ["backup-password", "restore-check-password"]
-    assert cfg.secret_store is not None
+    # The service's own store (VaultSecrets.store_ref) reads them: staging names none.
+    assert cfg.secret_store is None
+    store = SecretStoreRef(name="shop-api-vault")
     spec = backup_jobs.credentials_external_secret_spec(
-        cfg.secret_store, "orders-db-backup-credentials", passwords
+        store, "orders-db-backup-credentials", passwords
     )
     assert spec == {
         "refreshInterval": "1h",

@@ -1,5 +1,6 @@
 """Every rendered manifest validates strictly: built-in kinds against the Kubernetes OpenAPI
-schemas, custom resources against the upstream CRDs (when PRODSTACK_CRD_DIR names them)."""
+schemas, custom resources against the upstream CRDs (when PRODSTACK_CRD_DIR names them); and
+the Rollouts carry the await annotations that make `pulumi up` wait for the canary."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from prodstack.synth import ResourceGraph
+from prodstack.config.types import duration_seconds
+from prodstack.specs.canary import TIMEOUT_SECONDS, WAIT_FOR, rollout_timeout_seconds
+from prodstack.synth import Resource, ResourceGraph
 from prodstack.synth.manifests import manifests
 from tests.support import schemas
+from tests.support.stacks import environment, service_config, svc, synthesize_environment
 
 requires_crds = pytest.mark.skipif(
     schemas.crd_dir() is None, reason=f"set {schemas.CRD_DIR_ENV} to the upstream CRD folder"
@@ -85,3 +89,79 @@ def test_unserved_versions_are_refused() -> None:
             },
             Path(directory),
         )
+
+
+# --- what `pulumi up` waits for -------------------------------------------------------------
+# pulumi-kubernetes awaits a custom resource only when told what to wait for
+# (pulumi.com/waitFor, provider v4.18+); Argo Rollouts reports status.phase Healthy once a
+# rollout is complete and its pods are available (Degraded when aborted, Paused at a pause).
+
+
+def rollout_annotations(rollout: Resource) -> dict[str, str]:
+    annotations: dict[str, str] = rollout.inputs["metadata"].get("annotations") or {}
+    return annotations
+
+
+def least_canary_seconds(graph: ResourceGraph, rollout: Resource) -> int:
+    """What a healthy canary takes at least, from the rendered objects: every timed pause,
+    and each gate's measurements (its templates run side by side)."""
+    templates = {t.object_name: t.inputs["spec"] for t in graph.kind("AnalysisTemplate")}
+    seconds = 0
+    for step in rollout.inputs["spec"]["strategy"]["canary"]["steps"]:
+        if "pause" in step:
+            seconds += duration_seconds(step["pause"]["duration"])
+        if "analysis" in step:
+            seconds += max(
+                metric["count"] * duration_seconds(metric["interval"])
+                for ref in step["analysis"]["templates"]
+                for metric in templates[ref["templateName"]]["metrics"]
+            )
+    return seconds
+
+
+def test_every_rollout_is_awaited_until_healthy(graph: ResourceGraph) -> None:
+    env = environment(graph.stack)
+    rollouts = graph.kind("Rollout")
+    assert {r.object_name for r in rollouts} == set(env.services)
+    for rollout in rollouts:
+        annotations = rollout_annotations(rollout)
+        assert annotations[WAIT_FOR] == "jsonpath={.status.phase}=Healthy"
+        timeout = int(annotations[TIMEOUT_SECONDS])
+        assert timeout == rollout_timeout_seconds(env.services[rollout.object_name].app)
+        # A healthy canary never runs into its own timeout.
+        assert timeout > least_canary_seconds(graph, rollout), rollout.object_name
+
+
+def test_a_longer_pause_gives_a_longer_timeout() -> None:
+    def timeouts(change: Any) -> dict[str, int]:
+        graph = synthesize_environment(environment("staging", change), stack="staging")
+        return {
+            r.object_name: int(rollout_annotations(r)[TIMEOUT_SECONDS])
+            for r in graph.kind("Rollout")
+        }
+
+    def longer(raw: dict[str, Any]) -> None:
+        svc(raw)["app"]["canary"]["steps"][0]["pause"] = "1h"
+
+    pause = service_config("staging").app.canary.steps[0].pause
+    assert pause is not None and pause != "manual"
+    before, after = timeouts(lambda raw: None), timeouts(longer)
+    assert after.pop("shop-api") - before.pop("shop-api") == 3600 - duration_seconds(pause)
+    assert after == before  # the other services keep theirs
+
+
+def test_a_manual_pause_is_not_awaited() -> None:
+    """A canary that waits for a person to promote it would hold `pulumi up` until the
+    timeout and then fail it: such a Rollout is applied without waiting."""
+
+    def manual(raw: dict[str, Any]) -> None:
+        svc(raw)["app"]["canary"]["steps"][0]["pause"] = "manual"
+
+    graph = synthesize_environment(environment("dev", manual), stack="dev")
+    rollout = graph.one("Rollout", "shop-api")
+    assert {"pause": {}} in rollout.inputs["spec"]["strategy"]["canary"]["steps"]
+    annotations = rollout_annotations(rollout)
+    assert WAIT_FOR not in annotations and TIMEOUT_SECONDS not in annotations
+    for other in graph.kind("Rollout"):
+        if other is not rollout:
+            assert WAIT_FOR in rollout_annotations(other)

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 from pulumi.runtime import mocks
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.proto import alias_pb2, resource_pb2
 
 from prodstack.synth import Unknown, engine, synthesize
 from prodstack.synth.engine import GEN0_THRESHOLD
@@ -20,6 +20,7 @@ from prodstack.synth.monitor import (
     FORWARDED_FIELDS,
     RECORDED_FIELDS,
     PlaceholderMocks,
+    RecordingMonitor,
     placeholder,
 )
 
@@ -66,6 +67,48 @@ def test_engine_sees_parents_dependencies_and_types() -> None:
     assert a.inputs["apiVersion"] == "v1" and a.inputs["kind"] == "ConfigMap"
     assert a.inputs["metadata"] == {"name": "a", "namespace": "ns"}
     assert box.parent is not None and graph.by_urn(box.parent).type == "pulumi:pulumi:Stack"
+
+
+def test_alias_messages_still_carry_what_the_recorder_collapses() -> None:
+    """``alias_urn`` reads an alias as a URN or a spec, and from a spec its name, type, stack,
+    project and parent (a URN, or none)."""
+    alias = alias_pb2.Alias.DESCRIPTOR
+    assert {f.name for f in alias.oneofs_by_name["alias"].fields} == {"urn", "spec"}
+    spec = alias_pb2.Alias.Spec.DESCRIPTOR
+    assert {"name", "type", "stack", "project"} <= {f.name for f in spec.fields}
+    assert {f.name for f in spec.oneofs_by_name["parent"].fields} == {"parentUrn", "noParent"}
+
+
+def test_the_monitor_still_asks_for_alias_specs() -> None:
+    """The SDK sends alias specs only to a monitor that supports them; otherwise it computes
+    alias URNs itself, the mock's way, and ``aliases`` arrives empty."""
+    monitor = RecordingMonitor(PlaceholderMocks())
+    info = monitor.GetDeploymentInfo(None)  # type: ignore[no-untyped-call]
+    assert resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS in info.supportedFeatures
+
+
+def test_aliases_reach_the_record_as_engine_urns() -> None:
+    old = "urn:pulumi:contract::prodstack::kubernetes:core/v1:ConfigMap::by-urn"
+
+    def program() -> None:
+        k8s.core.v1.ConfigMap(
+            "settings",
+            metadata={"name": "settings", "namespace": "ns"},
+            opts=pulumi.ResourceOptions(
+                aliases=[pulumi.Alias(name="renamed"), pulumi.Alias(type_="my:mod:Old"), old]
+            ),
+        )
+        k8s.core.v1.ConfigMap("plain", metadata={"name": "plain", "namespace": "ns"})
+
+    graph = synthesize(program, stack="contract")
+    prefix = f"urn:pulumi:contract::{graph.project}::"
+    by_name = {r.name: r for r in graph}
+    assert by_name["settings"].aliases == (
+        f"{prefix}kubernetes:core/v1:ConfigMap::renamed",
+        f"{prefix}my:mod:Old::settings",
+        old,
+    )
+    assert by_name["plain"].aliases == ()
 
 
 def test_numbers_arrive_as_ints_again() -> None:
@@ -126,7 +169,7 @@ def test_unknown_inputs_are_recorded_as_unknown_and_reach_the_mocks_as_none(
         )
 
     spy = Spy()
-    monkeypatch.setattr(engine, "PlaceholderMocks", lambda: spy)
+    monkeypatch.setattr(engine, "PlaceholderMocks", lambda *_args, **_kwargs: spy)
     graph = synthesize(program)
     data = graph.one("ConfigMap").inputs["data"]
     assert isinstance(data["later"], Unknown) and data["now"] == "1"

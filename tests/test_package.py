@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -14,6 +15,28 @@ from tests.support.stacks import ROOT
 def test_every_public_name_resolves() -> None:
     for name in prodstack.__all__:
         assert getattr(prodstack, name) is not None
+
+
+def test_the_lazy_exports_the_public_names_and_the_typed_imports_agree() -> None:
+    """One list in three forms: ``__all__``, the lazy loader's map, and the imports type
+    checkers read; a name missing from one is public to some users and not to others."""
+    tree = ast.parse((ROOT / "prodstack" / "__init__.py").read_text())
+    [typed_block] = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If)
+        and isinstance(node.test, ast.Name)
+        and node.test.id == "TYPE_CHECKING"
+    ]
+    typed = {
+        alias.asname or alias.name: node.module
+        for node in typed_block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert sorted(prodstack.__all__) == prodstack.__all__  # kept sorted, so diffs stay small
+    assert set(prodstack.__all__) == set(prodstack._EXPORTS)
+    assert typed == prodstack._EXPORTS
 
 
 def test_importing_prodstack_does_not_import_pulumi_aws() -> None:

@@ -20,10 +20,13 @@ from prodstack.config import VaultSecretsConfig
 from prodstack.pod_security import ALLOWED_VOLUME_TYPES
 from prodstack.render import render
 from prodstack.specs import vault_secrets as spec
+from prodstack.specs.canary import TIMEOUT_SECONDS, WAIT_FOR
+from prodstack.specs.gitops import SYNC_WAVE
+from prodstack.specs.pod import PodWiring
 from prodstack.synth import Resource, ResourceGraph, synthesize
 from prodstack.synth.manifests import manifests
 from tests.support import schemas
-from tests.support.stacks import ROOT, environment, synthesize_environment
+from tests.support.stacks import API, ROOT, environment, svc, synthesize_environment
 
 requires_crds = pytest.mark.skipif(
     schemas.crd_dir() is None, reason=f"set {schemas.CRD_DIR_ENV} to the upstream CRD folder"
@@ -124,7 +127,7 @@ def test_store_and_external_secret_reference_each_other(graph: ResourceGraph) ->
     account = store.inputs["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"]
     assert (
         account["name"]
-        == graph.one("Rollout").inputs["spec"]["template"]["spec"]["serviceAccountName"]
+        == graph.one("Rollout", API).inputs["spec"]["template"]["spec"]["serviceAccountName"]
     )
     accounts = {(r.namespace, r.object_name) for r in graph.kind("ServiceAccount")}
     assert (store.namespace, account["name"]) in accounts
@@ -164,7 +167,7 @@ def test_every_config_map_key_a_pod_reads_exists(graph: ResourceGraph) -> None:
 
 
 def test_pods_read_the_secret_as_read_only_files(graph: ResourceGraph) -> None:
-    pod = graph.one("Rollout").inputs["spec"]["template"]["spec"]
+    pod = graph.one("Rollout", API).inputs["spec"]["template"]["spec"]
     secret_name = app_external_secret(graph).inputs["spec"]["target"]["name"]
     volume = next(v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == secret_name)
     assert volume["secret"]["defaultMode"] & ~0o440 == 0
@@ -213,7 +216,7 @@ def secret_leaks(documents: list[dict[str, Any]]) -> list[str]:
 def test_no_secret_value_in_any_rendered_file(graph: ResourceGraph, tmp_path: Path) -> None:
     result = render(graph, tmp_path)
     documents = [
-        yaml.safe_load(path.read_text()) for path in sorted(result.directory.glob("*.yaml"))
+        yaml.safe_load(path.read_text()) for path in sorted(result.directory.rglob("*.yaml"))
     ]
     assert len(documents) == len(graph.kubernetes_objects())
     assert secret_leaks(documents) == []
@@ -243,15 +246,15 @@ def production_variant(change: Any) -> ResourceGraph:
 
 
 def _flip_new_ui(raw: dict[str, Any]) -> None:
-    flags = raw["vaultSecrets"]["settings"]["featureFlags"]
+    flags = svc(raw)["vaultSecrets"]["settings"]["featureFlags"]
     flags["newUI"] = not flags["newUI"]
 
 
 def test_a_changed_flag_changes_the_pod_template() -> None:
     before = production_variant(None)
     after = production_variant(_flip_new_ui)
-    old = copy.deepcopy(dict(before.one("Rollout").inputs["spec"]["template"]))
-    new = copy.deepcopy(dict(after.one("Rollout").inputs["spec"]["template"]))
+    old = copy.deepcopy(dict(before.one("Rollout", API).inputs["spec"]["template"]))
+    new = copy.deepcopy(dict(after.one("Rollout", API).inputs["spec"]["template"]))
     assert (
         new["metadata"]["annotations"][spec.CONFIG_CHECKSUM]
         != old["metadata"]["annotations"][spec.CONFIG_CHECKSUM]
@@ -273,20 +276,24 @@ def test_a_changed_flag_changes_the_pod_template() -> None:
 
 def test_a_changed_secret_template_changes_the_pod_template() -> None:
     def verify_full(raw: dict[str, Any]) -> None:
-        raw["vaultSecrets"]["database"]["sslMode"] = "verify-full"
+        svc(raw)["vaultSecrets"]["database"]["sslMode"] = "verify-full"
 
-    before = production_variant(None).one("Rollout").inputs["spec"]["template"]["metadata"]
-    after = production_variant(verify_full).one("Rollout").inputs["spec"]["template"]["metadata"]
+    def template_metadata(graph: ResourceGraph) -> dict[str, Any]:
+        metadata: dict[str, Any] = graph.one("Rollout", API).inputs["spec"]["template"]["metadata"]
+        return metadata
+
+    before = template_metadata(production_variant(None))
+    after = template_metadata(production_variant(verify_full))
     key = spec.SECRET_TEMPLATE_CHECKSUM
     assert after["annotations"][key] != before["annotations"][key]
 
 
 def test_env_delivery_is_possible_and_stays_valid() -> None:
     def env_mode(raw: dict[str, Any]) -> None:
-        raw["vaultSecrets"]["delivery"] = {"secrets": "env", "settings": "files"}
+        svc(raw)["vaultSecrets"]["delivery"] = {"secrets": "env", "settings": "files"}
 
     graph = production_variant(env_mode)
-    rollout = graph.one("Rollout").inputs
+    rollout = graph.one("Rollout", API).inputs
     pod = rollout["spec"]["template"]["spec"]
     env = {e["name"]: e for e in pod["containers"][0]["env"]}
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "database-url"
@@ -305,7 +312,7 @@ def test_env_delivery_is_possible_and_stays_valid() -> None:
 
 
 def _cluster_store(raw: dict[str, Any]) -> None:
-    raw["vaultSecrets"]["vault"]["storeKind"] = "ClusterSecretStore"
+    svc(raw)["vaultSecrets"]["vault"]["storeKind"] = "ClusterSecretStore"
 
 
 def test_cluster_secret_store_option() -> None:
@@ -360,7 +367,7 @@ def test_standalone_use_with_a_provider() -> None:
             "redis": {"key": "orders/redis", "tls": True},
         }
     )
-    wiring: list[spec.PodWiring] = []
+    wiring: list[PodWiring] = []
 
     def program() -> None:
         provider = k8s.Provider("other-cluster", kubeconfig="{}")
@@ -408,8 +415,11 @@ def test_rendered_templates_read_back_unchanged(graph: ResourceGraph, tmp_path: 
     # Long template lines are folded by the YAML writer; YAML must unfold them exactly.
     result = render(graph, tmp_path)
     name = app_external_secret(graph).object_name
-    (path,) = result.directory.glob(f"*-externalsecret-{name}.yaml")
-    written = yaml.safe_load(path.read_text())["spec"]["target"]["template"]["data"]
+    documents = [yaml.safe_load(path.read_text()) for path in result.directory.rglob("*.yaml")]
+    (document,) = [
+        d for d in documents if d["kind"] == "ExternalSecret" and d["metadata"]["name"] == name
+    ]
+    written = document["spec"]["target"]["template"]["data"]
     assert written == app_external_secret(graph).inputs["spec"]["target"]["template"]["data"]
 
 
@@ -424,3 +434,59 @@ def app_external_secret(graph: ResourceGraph) -> Resource:
     """VaultSecrets' ExternalSecret (DbBackup may add its own for the backup passwords)."""
     [found] = [e for e in graph.kind("ExternalSecret") if made_by_vault_secrets(graph, e)]
     return found
+
+
+# --- what `pulumi up` and Argo CD wait for --------------------------------------------------
+
+
+def annotations_of(resource: Resource) -> dict[str, str]:
+    annotations: dict[str, str] = resource.inputs["metadata"].get("annotations") or {}
+    return annotations
+
+
+def sync_wave(resource: Resource) -> int:
+    """Argo CD's wave of an object: 0 unless annotated."""
+    return int(annotations_of(resource).get(SYNC_WAVE, "0"))
+
+
+def test_every_external_secret_is_awaited_until_ready(graph: ResourceGraph) -> None:
+    """Without the annotation pulumi-kubernetes does not wait for a custom resource: `pulumi
+    up` would go on to the Rollout (and succeed) before the Secret its pods mount exists."""
+    external_secrets = graph.kind("ExternalSecret")
+    assert {made_by_vault_secrets(graph, e) for e in external_secrets} == {True, False}
+    for external in external_secrets:
+        annotations = annotations_of(external)
+        assert annotations[WAIT_FOR] == spec.EXTERNAL_SECRET_READY == "condition=Ready"
+        assert int(annotations[TIMEOUT_SECONDS]) == spec.EXTERNAL_SECRET_TIMEOUT_SECONDS > 0
+
+
+def test_sync_waves_apply_stores_then_external_secrets_then_their_readers(
+    graph: ResourceGraph,
+) -> None:
+    """Argo CD applies a wave once the previous one is healthy: a store before the
+    ExternalSecrets that read through it, an ExternalSecret before the pods that mount it."""
+    stores = {
+        (store.kind, store.namespace, store.object_name): store
+        for store in [*graph.kind("SecretStore"), *graph.kind("ClusterSecretStore")]
+    }
+    produced_by: dict[tuple[str | None, str], Resource] = {}
+    for external in graph.kind("ExternalSecret"):
+        ref = external.inputs["spec"]["secretStoreRef"]
+        namespace = None if ref["kind"] == "ClusterSecretStore" else external.namespace
+        store = stores[(ref["kind"], namespace, ref["name"])]
+        assert sync_wave(store) < sync_wave(external), external.object_name
+        produced_by[(external.namespace, external.inputs["spec"]["target"]["name"])] = external
+    readers = 0
+    for workload, pod in pod_specs(graph):
+        for name, _ in secret_reads(pod):
+            producer = produced_by.get((workload.namespace, name))
+            if producer is not None:
+                assert sync_wave(producer) < sync_wave(workload), workload.object_name
+                readers += 1
+    assert readers >= 3  # the API's Rollout and both backup jobs
+
+
+def test_a_cluster_secret_store_keeps_its_wave() -> None:
+    graph = production_variant(_cluster_store)
+    store = graph.one("ClusterSecretStore")
+    assert sync_wave(store) < sync_wave(app_external_secret(graph)) < 0

@@ -17,7 +17,7 @@ from prodstack.specs import vault_secrets as spec
 from prodstack.specs.app_settings import settings_data
 from prodstack.specs.checksum import checksum
 from tests.support import go_template, libpq
-from tests.support.stacks import environment
+from tests.support.stacks import service_config
 
 IDENTITY = AppIdentity(name="orders", namespace="shop", version="1.0.0")
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
@@ -60,9 +60,9 @@ def pod_annotations(config: VaultSecretsConfig) -> dict[str, str]:
 
 
 def test_settings_become_typed_strings() -> None:
-    env = environment("production")
-    assert env.vault_secrets is not None and env.vault_secrets.settings is not None
-    data = settings_data(env.vault_secrets.settings)
+    vault_secrets = service_config("production").vault_secrets
+    assert vault_secrets is not None and vault_secrets.settings is not None
+    data = settings_data(vault_secrets.settings)
     assert data == {
         "APP_ENV": "production",
         "LOG_LEVEL": "warn",
