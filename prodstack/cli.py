@@ -44,11 +44,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("stack", help="stack name, e.g. production")
     check.add_argument("--format", choices=("human", "json"), default="human")
+    _version_options(check)
     graph = commands.add_parser(
         "graph", help="print the stack's components, resources and references as Mermaid"
     )
     graph.add_argument("stack", help="stack name, e.g. production")
     return parser
+
+
+def _version_options(check: argparse.ArgumentParser) -> None:
+    from prodstack.check.versions import CONTROLLERS, DEFAULT_KUBERNETES_VERSION, MINIMUMS
+
+    group = check.add_argument_group(
+        "versions",
+        "what the cluster runs; fields these do not serve are findings (docs/versions.md)",
+    )
+    for controller in CONTROLLERS:
+        default = DEFAULT_KUBERNETES_VERSION if controller.key == "kubernetes" else None
+        group.add_argument(
+            f"--{controller.key}-version",
+            dest=f"version:{controller.key}",
+            metavar="VERSION",
+            default=default,
+            help=f"{controller.name} version (default: {default or MINIMUMS[controller.key]})",
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "render":
             return _render(project, args.stack, args.out)
         if args.command == "check":
-            return _check(project, args.stack, args.format)
+            return _check(project, args.stack, args.format, _versions(args))
         if args.command == "graph":
             return _graph(project, args.stack)
     except ConfigError as exc:
@@ -81,15 +100,31 @@ def _render(project: Project, stack: str, out: Path) -> int:
     return EXIT_OK
 
 
-def _check(project: Project, stack: str, output: str) -> int:
+def _versions(args: argparse.Namespace) -> dict[str, str]:
+    """``--<controller>-version`` options given (and Kubernetes' default), by controller key."""
+    return {
+        key.removeprefix("version:"): value
+        for key, value in vars(args).items()
+        if key.startswith("version:") and value is not None
+    }
+
+
+def _check(project: Project, stack: str, output: str, versions: dict[str, str]) -> int:
     from prodstack.check import check
+    from prodstack.check.versions import KUBERNETES, DeclaredVersions, VersionError
     from prodstack.config.loader import decode_namespace, parse_environment
     from prodstack.synth.engine import synthesize_stack
     from prodstack.synth.project import stack_config
 
+    try:  # before anything is synthesized: a bad version is a usage error
+        kubernetes = versions.pop(KUBERNETES)
+        declared = DeclaredVersions(kubernetes, versions)
+    except VersionError as exc:
+        print(f"prodstack: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     config, _ = stack_config(project, stack)
     env = parse_environment(decode_namespace(config))
-    report = check(synthesize_stack(stack, project), env)
+    report = check(synthesize_stack(stack, project), env, declared)
     print(report.json() if output == "json" else report.human())
     return EXIT_OK if report.clean else EXIT_FAILURE
 

@@ -24,7 +24,7 @@ from tests.test_cli import broken_project
 def test_every_stack_is_clean(graph: ResourceGraph) -> None:
     report = check(graph, environment(graph.stack))
     assert report.problems == ()
-    assert report.checks_run == 16
+    assert report.checks_run == 18
 
 
 def broken(
@@ -240,7 +240,7 @@ def test_cli_reports_findings_with_exit_1(
 ) -> None:
     import prodstack.check
 
-    def failing(graph: ResourceGraph, env: Any = None) -> Report:
+    def failing(graph: ResourceGraph, env: Any = None, versions: Any = None) -> Report:
         problem = Problem(
             "policy", "images-pinned", "Rollout shop-production/shop-api", "uses latest"
         )

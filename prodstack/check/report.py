@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 
 from prodstack.check.flows import flow_problems
 from prodstack.check.references import CHECKS, Index
+from prodstack.check.schema import SCHEMA_CHECKS, DeclaredVersions, schema_problems
 from prodstack.config.environment import EnvironmentConfig
 from prodstack.policies import PolicyContext, Subject, run_all
 from prodstack.synth.graph import ResourceGraph
@@ -15,7 +16,8 @@ from prodstack.synth.values import plain
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding: which family found it (policy, reference, flow), which check, where, why."""
+    """One finding: which family found it (policy, reference, flow, schema), which check, where,
+    why."""
 
     family: str
     check: str
@@ -65,8 +67,13 @@ def subjects(graph: ResourceGraph) -> list[Subject]:
     ]
 
 
-def check(graph: ResourceGraph, env: EnvironmentConfig | None = None) -> Report:
-    """Every policy and integrity check; network flows too when the configuration is known."""
+def check(
+    graph: ResourceGraph,
+    env: EnvironmentConfig | None = None,
+    versions: DeclaredVersions | None = None,
+) -> Report:
+    """Every policy, integrity and schema check (at the declared versions); network flows too
+    when the configuration is known."""
     from prodstack.policies import RESOURCE_POLICIES, STACK_POLICIES
 
     items = subjects(graph)
@@ -78,7 +85,10 @@ def check(graph: ResourceGraph, env: EnvironmentConfig | None = None) -> Report:
             Problem("reference", name, subject.describe(), message)
             for subject, message in run(index)
         )
-    checks_run = len(RESOURCE_POLICIES) + len(STACK_POLICIES) + len(CHECKS)
+    problems.extend(
+        Problem(f.family, f.check, f.subject, f.message) for f in schema_problems(graph, versions)
+    )
+    checks_run = len(RESOURCE_POLICIES) + len(STACK_POLICIES) + len(CHECKS) + len(SCHEMA_CHECKS)
     if env is not None:
         rollout = index.get("Rollout", env.namespace, env.app.name)
         template = ((rollout.props.get("spec") or {}).get("template") or {}) if rollout else {}
