@@ -48,7 +48,6 @@ KEPT_KEYS = frozenset(
         "nullable",
         "x-kubernetes-preserve-unknown-fields",
         "x-kubernetes-int-or-string",
-        "x-kubernetes-embedded-resource",
         "x-kubernetes-list-type",
         "x-kubernetes-list-map-keys",
     }
