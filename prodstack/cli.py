@@ -51,11 +51,30 @@ def _parser() -> argparse.ArgumentParser:
         help="the rules to apply (default: the stack configuration's prodstack:environment, "
         "else the environment its namespaces are labelled with)",
     )
+    _version_options(check)
     graph = commands.add_parser(
         "graph", help="print the stack's components, resources and references as Mermaid"
     )
     graph.add_argument("stack", help="stack name, e.g. production")
     return parser
+
+
+def _version_options(check: argparse.ArgumentParser) -> None:
+    from prodstack.check.versions import CONTROLLERS, DEFAULT_KUBERNETES_VERSION, MINIMUMS
+
+    group = check.add_argument_group(
+        "versions",
+        "what the cluster runs; fields these do not serve are findings (docs/versions.md)",
+    )
+    for controller in CONTROLLERS:
+        default = DEFAULT_KUBERNETES_VERSION if controller.key == "kubernetes" else None
+        group.add_argument(
+            f"--{controller.key}-version",
+            dest=f"version:{controller.key}",
+            metavar="VERSION",
+            default=default,
+            help=f"{controller.name} version (default: {default or MINIMUMS[controller.key]})",
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "render":
             return _render(project, args.stack, args.out)
         if args.command == "check":
-            return _check(project, args.stack, args.format, args.environment)
+            return _check(project, args.stack, args.format, _versions(args), args.environment)
         if args.command == "graph":
             return _graph(project, args.stack)
     except ConfigError as exc:
@@ -98,18 +117,40 @@ def _render(project: Project, stack: str, out: Path) -> int:
     return EXIT_OK
 
 
-def _check(project: Project, stack: str, output: str, environment: str | None = None) -> int:
+def _versions(args: argparse.Namespace) -> dict[str, str]:
+    """``--<controller>-version`` options given (and Kubernetes' default), by controller key."""
+    return {
+        key.removeprefix("version:"): value
+        for key, value in vars(args).items()
+        if key.startswith("version:") and value is not None
+    }
+
+
+def _check(
+    project: Project,
+    stack: str,
+    output: str,
+    versions: dict[str, str],
+    environment: str | None = None,
+) -> int:
     """Any Pulumi program: its stack configuration's rules too when it has ``prodstack:`` keys
     (a prodstack stack)."""
     from prodstack.check import check
+    from prodstack.check.versions import KUBERNETES, DeclaredVersions, VersionError
     from prodstack.config.loader import NAMESPACE, decode_namespace, parse_environment
     from prodstack.synth.engine import synthesize_stack
     from prodstack.synth.project import stack_config
 
+    try:  # before anything is synthesized: a bad version is a usage error
+        kubernetes = versions.pop(KUBERNETES)
+        declared = DeclaredVersions(kubernetes, versions)
+    except VersionError as exc:
+        print(f"prodstack: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     config, _ = stack_config(project, stack)
     raw = decode_namespace(config, NAMESPACE)
     env = parse_environment(raw) if raw else None
-    report = check(synthesize_stack(stack, project), env, environment=environment)
+    report = check(synthesize_stack(stack, project), env, declared, environment=environment)
     print(report.json() if output == "json" else report.human())
     return EXIT_OK if report.clean else EXIT_FAILURE
 

@@ -24,7 +24,7 @@ from tests.test_cli import broken_project
 def test_every_stack_is_clean(graph: ResourceGraph) -> None:
     report = check(graph, environment(graph.stack))
     assert report.problems == ()
-    assert report.checks_run == 17
+    assert report.checks_run == 19
 
 
 def broken(
@@ -302,7 +302,9 @@ def test_cli_reports_findings_with_exit_1(
 ) -> None:
     import prodstack.check
 
-    def failing(graph: ResourceGraph, env: Any = None, **_: Any) -> Report:
+    def failing(
+        graph: ResourceGraph, env: Any = None, versions: Any = None, **_: Any
+    ) -> Report:
         problem = Problem(
             "policy", "images-pinned", "Rollout shop-production/shop-api", "uses latest"
         )

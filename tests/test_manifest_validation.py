@@ -1,17 +1,18 @@
 """Every rendered manifest validates strictly: built-in kinds against the Kubernetes OpenAPI
-schemas, custom resources against the upstream CRDs (when PRODSTACK_CRD_DIR names them); and
-the Rollouts carry the await annotations that make `pulumi up` wait for the canary."""
+schemas, custom resources against the CRD schemas prodstack ships, the pod templates inside
+Rollouts as Kubernetes pod templates; and the Rollouts carry the await annotations that make
+`pulumi up` wait for the canary."""
 
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
-import jsonschema
 import kubernetes_validate
 import pytest
 
+from prodstack.check.schema.catalog import shipped
+from prodstack.check.schema.validate import is_built_in
 from prodstack.config.types import duration_seconds
 from prodstack.specs.canary import TIMEOUT_SECONDS, WAIT_FOR, rollout_timeout_seconds
 from prodstack.synth import Resource, ResourceGraph
@@ -19,15 +20,19 @@ from prodstack.synth.manifests import manifests
 from tests.support import schemas
 from tests.support.stacks import environment, service_config, svc, synthesize_environment
 
-requires_crds = pytest.mark.skipif(
-    schemas.crd_dir() is None, reason=f"set {schemas.CRD_DIR_ENV} to the upstream CRD folder"
-)
+
+def test_every_object_validates_strictly(graph: ResourceGraph) -> None:
+    documents = manifests(graph)
+    for document in documents:
+        schemas.assert_valid(document)
+    custom = {d["kind"] for d in documents if not is_built_in(d["apiVersion"], shipped())}
+    assert {"Rollout", "AnalysisTemplate", "ExternalSecret", "SecretStore"} <= custom
 
 
-def test_built_in_kinds_validate_strictly(graph: ResourceGraph) -> None:
+def test_built_in_kinds_agree_with_kubernetes_validate(graph: ResourceGraph) -> None:
     checked = 0
     for document in manifests(graph):
-        if schemas.is_built_in(document):
+        if is_built_in(document["apiVersion"], shipped()):
             schemas.validate_built_in(document)
             checked += 1
     assert checked >= 3
@@ -47,48 +52,29 @@ def test_strict_validation_rejects_unknown_fields(production: ResourceGraph) -> 
     broken["spec"]["selectr"] = {"a": "b"}
     with pytest.raises(kubernetes_validate.ValidationError):
         schemas.validate_built_in(broken)
+    assert [e.path for e in schemas.errors(broken)] == ["spec.selectr"]
 
 
-@pytest.mark.crds
-@requires_crds
-def test_custom_resources_validate_against_upstream_crds(graph: ResourceGraph) -> None:
-    directory = schemas.crd_dir()
-    assert directory is not None
-    custom = [d for d in manifests(graph) if not schemas.is_built_in(d)]
-    assert custom
-    for document in custom:
-        schemas.validate_custom(document, directory)
-
-
-@pytest.mark.crds
-@requires_crds
 def test_crd_validation_is_strict(production: ResourceGraph) -> None:
-    directory = schemas.crd_dir()
-    assert directory is not None
     rollout: dict[str, Any] = copy.deepcopy(
         next(d for d in manifests(production) if d["kind"] == "Rollout")
     )
     rollout["spec"]["strategy"]["canary"]["stepz"] = []
-    with pytest.raises(jsonschema.ValidationError):
-        schemas.validate_custom(rollout, directory)
+    assert [e.path for e in schemas.errors(rollout)] == ["spec.strategy.canary.stepz"]
 
 
-@pytest.mark.crds
-@requires_crds
 def test_unserved_versions_are_refused() -> None:
-    directory = schemas.crd_dir()
-    assert directory is not None
-    if ("external-secrets.io/v1beta1", "ExternalSecret") not in schemas.crd_schemas(str(directory)):
-        pytest.skip("the CRD folder has no External Secrets CRD")
-    with pytest.raises(AssertionError, match="not served"):
-        schemas.validate_custom(
-            {
-                "apiVersion": "external-secrets.io/v1beta1",
-                "kind": "ExternalSecret",
-                "metadata": {"name": "x"},
-            },
-            Path(directory),
-        )
+    (refused,) = schemas.errors(
+        {
+            "apiVersion": "external-secrets.io/v1beta1",
+            "kind": "ExternalSecret",
+            "metadata": {"name": "x"},
+        }
+    )
+    assert refused.message == (
+        "ExternalSecret external-secrets.io/v1beta1 is no longer served by its CRD "
+        "(use external-secrets.io/v1)"
+    )
 
 
 # --- what `pulumi up` waits for -------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 
 from prodstack.check.flows import declared_problems, pairing_problems
 from prodstack.check.references import CHECKS, Index
+from prodstack.check.schema import SCHEMA_CHECKS, DeclaredVersions, schema_problems
 from prodstack.config.environment import EnvironmentConfig
 from prodstack.policies import PolicyContext, Subject, run_all
 from prodstack.specs.namespace import ENVIRONMENT_LABEL
@@ -17,7 +18,8 @@ from prodstack.synth.values import plain
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding: which family found it (policy, reference, flow), which check, where, why."""
+    """One finding: which family found it (policy, reference, flow, schema), which check, where,
+    why."""
 
     family: str
     check: str
@@ -83,10 +85,12 @@ def graph_environment(items: Sequence[Subject]) -> str | None:
 def check(
     graph: ResourceGraph,
     env: EnvironmentConfig | None = None,
+    versions: DeclaredVersions | None = None,
     *,
     environment: str | None = None,
 ) -> Report:
-    """Every policy, integrity and network check over any program's graph.
+    """Every policy, integrity, schema (at the declared versions) and network check over any
+    program's graph.
 
     ``env`` is the stack's configuration, when the program is a prodstack stack: then the
     flows it declares are checked too. ``environment`` (``production`` tightens policies)
@@ -106,10 +110,15 @@ def check(
             for subject, message in run(index)
         )
     problems.extend(
+        Problem(f.family, f.check, f.subject, f.message) for f in schema_problems(graph, versions)
+    )
+    problems.extend(
         Problem("flow", "network-pairing", "network policies", message)
         for message in pairing_problems(index)
     )
-    checks_run = len(RESOURCE_POLICIES) + len(STACK_POLICIES) + len(CHECKS) + 1
+    checks_run = (
+        len(RESOURCE_POLICIES) + len(STACK_POLICIES) + len(CHECKS) + len(SCHEMA_CHECKS) + 1
+    )
     if env is not None:
         problems.extend(
             Problem("flow", "declared-flows", f"stack {graph.stack}", message)
