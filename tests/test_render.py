@@ -1,4 +1,5 @@
-"""Rendering: deterministic, ordered for apply, secrets never written, replaced atomically."""
+"""Rendering: deterministic, ordered for apply, secrets never written, replaced atomically
+and only when prodstack wrote the folder (tests/test_output_safety.py has the details)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pulumi_kubernetes as k8s
 import pytest
 import yaml
 
-from prodstack.render import CLOUD_FILE, render
-from prodstack.synth import ResourceGraph, synthesize, synthesize_stack
+from prodstack.output import MARKER, OutputError
+from prodstack.render import CLOUD_FILE, RenderRefused, render
+from prodstack.synth import EncryptedPlaceholder, ResourceGraph, synthesize, synthesize_stack
 from prodstack.synth.manifests import APPLY_ORDER
 from tests.support.stacks import PROJECT, STACKS
 
@@ -20,12 +22,16 @@ def tree(folder: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
 
 
+def rendered(folder: Path) -> list[Path]:
+    return [path for path in sorted(folder.iterdir()) if path.name != MARKER]
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_two_renders_are_byte_identical(stack: str, tmp_path: Path) -> None:
     first = render(synthesize_stack(stack, PROJECT), tmp_path / "a")
     second = render(synthesize_stack(stack, PROJECT), tmp_path / "b")
     assert tree(first.directory) == tree(second.directory)
-    assert len(first.files) == len(list(first.directory.iterdir()))
+    assert list(first.files) == rendered(first.directory)
 
 
 def test_namespaces_come_first_and_kinds_follow_apply_order(
@@ -81,9 +87,61 @@ def test_cloud_resources_file_lists_non_kubernetes_resources(tmp_path: Path) -> 
 
 
 def test_previous_output_is_replaced_whole(production: ResourceGraph, tmp_path: Path) -> None:
-    stale = tmp_path / "production" / "999-stale.yaml"
-    stale.parent.mkdir(parents=True)
-    stale.write_text("kind: Stale\n")
+    def program() -> None:
+        k8s.core.v1.ConfigMap("stale", metadata={"name": "stale", "namespace": "app"}, data={})
+
+    stale = render(synthesize(program, stack="production"), tmp_path).files[0]
     render(production, tmp_path)
-    assert not stale.exists()
+    assert not stale.exists()  # a file the previous render wrote and this one does not
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_folder_prodstack_did_not_write_is_never_replaced(
+    production: ResourceGraph, tmp_path: Path
+) -> None:
+    mine = tmp_path / "production" / "999-mine.yaml"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("kind: Mine\n")
+    with pytest.raises(OutputError, match="was not written by prodstack"):
+        render(production, tmp_path)
+    assert mine.read_text() == "kind: Mine\n"
+
+
+def test_an_encrypted_placeholder_never_reaches_a_manifest(tmp_path: Path) -> None:
+    token = EncryptedPlaceholder("prodstack:token")
+
+    def program() -> None:
+        k8s.core.v1.ConfigMap(
+            "settings",
+            metadata={"name": "settings", "namespace": "app"},
+            data={"url": f"https://user:{token.text}@example.com", "mode": "fast"},
+        )
+        k8s.core.v1.ConfigMap(
+            "hidden",
+            metadata={"name": "hidden", "namespace": "app"},
+            data={"token": pulumi.Output.secret(token.text)},  # redacted, but still refused
+        )
+
+    with pytest.raises(RenderRefused) as refused:
+        render(synthesize(program, stack="encrypted"), tmp_path)
+    assert "kubernetes:core/v1:ConfigMap settings: prodstack:token" in str(refused.value)
+    assert "kubernetes:core/v1:ConfigMap hidden: prodstack:token" in str(refused.value)
+    assert not (tmp_path / "encrypted").exists()
+
+
+def test_a_decrypted_value_is_never_written_in_clear(tmp_path: Path) -> None:
+    def program() -> None:
+        k8s.core.v1.ConfigMap(
+            "settings", metadata={"name": "settings", "namespace": "app"}, data={"t": "tok-123456"}
+        )
+
+    graph = synthesize(program, stack="decrypted")
+    with pytest.raises(RenderRefused, match=r"000-configmap-settings.yaml: prodstack:token"):
+        render(graph, tmp_path, plaintexts=[("prodstack:token", "tok-123456")])
+    assert not (tmp_path / "decrypted").exists()
+    # Marked secret, it is redacted and the render goes through.
+    render(
+        synthesize(_program_with_secret, stack="decrypted"),
+        tmp_path,
+        plaintexts=[("prodstack:password", "hunter2-do-not-print")],
+    )
