@@ -93,3 +93,26 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["explode"])
     assert exited.value.code == 2
+
+
+def test_a_kustomization_kept_next_to_the_render_survives_and_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--project", str(ROOT), "render", "production", "--out", str(tmp_path)]) == 0
+    kustomization = tmp_path / "production" / "kustomization.yaml"
+    kustomization.write_text("resources: []\n")
+    capsys.readouterr()
+    assert main(["--project", str(ROOT), "render", "production", "--out", str(tmp_path)]) == 0
+    assert kustomization.read_text() == "resources: []\n"
+    out = capsys.readouterr().out
+    assert "kept 1 file(s) that prodstack did not write (not in .prodstack-render.json):" in out
+    assert out.rstrip().endswith("kustomization.yaml")
+
+
+def test_render_refuses_a_folder_it_did_not_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "production" / ".git").mkdir(parents=True)
+    assert main(["--project", str(ROOT), "render", "production", "--out", str(tmp_path)]) == 2
+    assert "exists and was not written by prodstack" in capsys.readouterr().err
+    assert (tmp_path / "production" / ".git").is_dir()
