@@ -389,7 +389,7 @@ def test_encrypted_values_without_a_pulumi_cli_are_refused_naming_every_key(
     message = error(tmp_path, ENCRYPTED)
     assert message.startswith(
         "Pulumi.dev.yaml: 2 encrypted value(s) that the offline engine cannot decrypt "
-        "(there is no `pulumi` CLI on PATH):"
+        "(there is no pulumi CLI on PATH):"
     )
     assert "  Pulumi.dev.yaml:4:3: prodstack:token\n" in message
     assert "  Pulumi.dev.yaml:8:5: prodstack:db.password\n" in message
@@ -442,7 +442,7 @@ def test_a_pulumi_cli_that_cannot_decrypt_is_reported(
     )
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     message = error(tmp_path, ENCRYPTED)
-    assert "(`pulumi config --show-secrets` failed (exit 255): error: no stack named 'dev'" in (
+    assert "(pulumi config --show-secrets failed (exit 255): error: no stack named 'dev'" in (
         message
     )
 

@@ -72,7 +72,7 @@ def decrypt_with_pulumi(
     Raises DecryptionError when there is no CLI or it cannot open the stack's secrets."""
     pulumi = shutil.which("pulumi")
     if pulumi is None:
-        raise DecryptionError("there is no `pulumi` CLI on PATH")
+        raise DecryptionError("there is no pulumi CLI on PATH")
     command = [
         pulumi,
         "config",
@@ -99,25 +99,25 @@ def decrypt_with_pulumi(
         )
     except subprocess.TimeoutExpired:
         raise DecryptionError(
-            f"`pulumi config --show-secrets` did not answer in {PULUMI_TIMEOUT_SECONDS} s"
+            f"pulumi config --show-secrets did not answer in {PULUMI_TIMEOUT_SECONDS} s"
         ) from None
     except OSError as exc:
-        raise DecryptionError(f"`pulumi` could not be started: {exc.strerror or exc}") from None
+        raise DecryptionError(f"pulumi could not be started: {exc.strerror or exc}") from None
     if completed.returncode != 0:
         first = next((line for line in completed.stderr.splitlines() if line.strip()), "")
         raise DecryptionError(
-            f"`pulumi config --show-secrets` failed (exit {completed.returncode}): {first[:200]}"
+            f"pulumi config --show-secrets failed (exit {completed.returncode}): {first[:200]}"
         )
     try:
         listed = json.loads(completed.stdout)
     except json.JSONDecodeError:
-        raise DecryptionError("`pulumi config --json` printed something that is not JSON") from None
+        raise DecryptionError("pulumi config --json printed something that is not JSON") from None
     values: dict[str, str] = {}
     for key in keys:
         entry = listed.get(key) if isinstance(listed, dict) else None
         value = entry.get("value") if isinstance(entry, dict) else None
         if not isinstance(value, str):
-            raise DecryptionError(f"`pulumi config --show-secrets` did not return {key}")
+            raise DecryptionError(f"pulumi config --show-secrets did not return {key}")
         values[key] = value
     return values
 

@@ -103,17 +103,18 @@ def echo(value: object) -> str:
     return repr(text) if isinstance(value, str) else text
 
 
-def format_key_path(path: KeyPath) -> str:
-    """``('config', 'prodstack:app', 'steps', 2)`` -> ``prodstack:app.steps[2]``."""
+def format_key_path(path: KeyPath, *, limit: int | None = None) -> str:
+    """``('config', 'prodstack:app', 'steps', 2)`` -> ``prodstack:app.steps[2]``; with
+    ``limit``, a path of more parts keeps its first and last ones around ``...``."""
     if path[:1] == ("config",) and len(path) > 1:
         path = path[1:]
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
-    return text
+    parts = [
+        f"[{part}]" if isinstance(part, int) else (f".{part}" if index else part)
+        for index, part in enumerate(path)
+    ]
+    if limit is not None and len(parts) > limit:
+        parts = [*parts[: limit - 3], "...", *parts[-2:]]
+    return "".join(parts)
 
 
 def display_path(path: Path) -> str:
@@ -448,8 +449,8 @@ class _Builder:
         return (*parent.path, len(parent.value))
 
     def _name(self, path: KeyPath) -> str:
-        name = format_key_path(path) or "the top level"
-        return name if len(name) <= 80 else f"{name[:40]}...{name[-30:]}"
+        name = format_key_path(path, limit=8) or "the top level"
+        return name if len(name) <= 120 else f"{name[:60]}...{name[-40:]}"
 
     def _position(self, event: yaml.Event) -> tuple[int, int]:
         mark = event.start_mark
