@@ -151,8 +151,10 @@ def _report(args: argparse.Namespace, error: BaseException, message: str, status
 
 
 def _render(project: Project, stack: str, out: Path) -> int:
+    from prodstack.output import check_target
     from prodstack.render import render
 
+    check_target(out, stack)  # an --out that will be refused fails before the synthesis
     config = load_stack_config(project, stack)
     graph = _synthesize(project, stack, config)
     result = render(graph, out, plaintexts=config.plaintexts)

@@ -75,6 +75,24 @@ def check_name(name: str) -> None:
         )
 
 
+def check_target(out: Path, name: str) -> None:
+    """Raise OutputError now if ``write_tree(out, name, ...)`` would refuse the folder (without
+    creating anything), so that a caller can fail before doing the work."""
+    check_name(name)
+    if out.is_symlink() and not out.exists():
+        _prepare_out(out)  # raises: a dangling link
+    if out.exists():
+        if not out.is_dir():
+            raise OutputError(f"--out {out} is a file, not a folder; give a folder")
+        _owned_files(out / name)
+        return
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(f"--out {out}: a part of the path is a file, not a folder")
+            return
+
+
 def write_tree(out: Path, name: str, files: Mapping[str, bytes]) -> WriteResult:
     """Replace ``out/name/`` with ``files`` (relative POSIX paths to contents), safely."""
     check_name(name)

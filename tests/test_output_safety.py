@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from prodstack import __version__, output
-from prodstack.output import MARKER, OutputError, write_tree
+from prodstack.output import MARKER, OutputError, check_target, write_tree
 
 FIRST = {"000-namespace-shop.yaml": b"kind: Namespace\n", "cloud-resources.json": b"[]\n"}
 SECOND = {"000-namespace-shop.yaml": b"kind: Namespace # v2\n", "shop/1-manifest/x.yaml": b"x\n"}
@@ -304,3 +304,24 @@ def test_leftovers_of_other_stacks_and_foreign_folders_are_left_alone(tmp_path: 
     (other / MARKER).write_text("{}")
     write_tree(tmp_path, "production", FIRST)
     assert (foreign / "mine.txt").is_file() and other.is_dir()
+
+
+def test_check_target_refuses_what_write_tree_would_without_creating_anything(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "home" / "dev").mkdir(parents=True)
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "dangling").symlink_to(tmp_path / "missing")
+    for out, name in [
+        (tmp_path / "home", "dev"),
+        (tmp_path / "file", "dev"),
+        (tmp_path / "file" / "under", "dev"),
+        (tmp_path / "dangling", "dev"),
+        (tmp_path / "new", ".."),
+    ]:
+        with pytest.raises(OutputError):
+            check_target(out, name)
+    check_target(tmp_path / "new" / "deeper", "dev")
+    write_tree(tmp_path / "new", "dev", FIRST)
+    check_target(tmp_path / "new", "dev")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling", "file", "home", "new"]
