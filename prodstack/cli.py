@@ -31,6 +31,7 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h)
 EXIT_INTERRUPTED = 130
+MAX_LINE = 500
 
 EXIT_STATUS_HELP = """\
 exit status:
@@ -146,8 +147,16 @@ def _run(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace, error: BaseException, message: str, status: int) -> int:
     if args.debug:
         traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
-    print(f"prodstack: {message}", file=sys.stderr)
+    print(f"prodstack: {_clipped(message)}", file=sys.stderr)
     return status
+
+
+def _clipped(message: str, width: int = MAX_LINE) -> str:
+    """A message whose lines are cut at ``width``: an echoed value is never printed whole."""
+    return "\n".join(
+        line if len(line) <= width else f"{line[:width]}... ({len(line) - width} characters cut)"
+        for line in message.splitlines()
+    )
 
 
 def _render(project: Project, stack: str, out: Path) -> int:

@@ -262,3 +262,19 @@ def test_the_command_line_never_prints_a_traceback_without_debug(tmp_path: Path)
         "strings, numbers, booleans, null, mappings and lists (tags !!str, !!int, !!float, "
         "!!bool, !!null, !!map, !!seq)\n"
     )
+
+
+def test_a_huge_value_in_a_configuration_error_is_not_echoed_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(
+        ROOT / "stacks", project / "stacks", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
+    stack_file = project / "stacks" / "Pulumi.production.yaml"
+    huge = "9" * 100_000
+    stack_file.write_text(stack_file.read_text().replace("pause: 5m}", f"pause: '{huge}'}}", 1))
+    status, _, err = run(capsys, "--project", str(project), "check", "production")
+    assert status == 2 and "prodstack:app.canary.steps" in err
+    assert len(err) < 5000 and "characters cut" in err
