@@ -1,5 +1,6 @@
 """Writing a synthesized stack to disk: one YAML file per Kubernetes object, plus the cloud
-resources as JSON. Output is byte-identical across runs and replaced atomically.
+resources as JSON. Output is byte-identical across runs and replaced atomically, and only a
+folder prodstack wrote is ever replaced (prodstack.output).
 
 Two layouts, chosen per object by the provider it is bound to:
 
@@ -17,16 +18,16 @@ from __future__ import annotations
 
 import json
 import posixpath
-import shutil
-import tempfile
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from prodstack import kinds
 from prodstack.labels import SERVICE
+from prodstack.output import MARKER, write_tree
+from prodstack.synth.encrypted import EncryptedPlaceholder
 from prodstack.synth.graph import Resource, ResourceGraph
 from prodstack.synth.manifests import apply_order, manifest, to_yaml
 from prodstack.synth.monitor import PLACEHOLDER_PREFIX
@@ -36,18 +37,31 @@ CLOUD_FILE = "cloud-resources.json"
 CLUSTER_FOLDER = "_cluster"
 
 
+class RenderRefused(Exception):
+    """The manifests would carry an encrypted value's placeholder, or a decrypted secret in
+    clear; nothing was written. The message names the object and the key."""
+
+
 @dataclass(frozen=True)
 class RenderResult:
     directory: Path
     files: tuple[Path, ...]
     kinds: Counter[str]
     cloud_types: Counter[str]
+    kept: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def summary(self) -> str:
         lines = [f"rendered {sum(self.kinds.values())} Kubernetes objects to {self.directory}"]
         lines += [f"  {count:4d}  {kind}" for kind, count in sorted(self.kinds.items())]
         lines.append(f"{sum(self.cloud_types.values())} cloud resources in {CLOUD_FILE}")
         lines += [f"  {count:4d}  {kind}" for kind, count in sorted(self.cloud_types.items())]
+        if self.kept:
+            lines.append(
+                f"kept {len(self.kept)} file(s) that prodstack did not write (not in {MARKER}):"
+            )
+            lines += [f"        {path}" for path in self.kept]
+        lines += [f"warning: {warning}" for warning in self.warnings]
         return "\n".join(lines)
 
 
@@ -171,32 +185,57 @@ def _common_parent(directories: list[str]) -> str:
     return posixpath.commonpath(normalized) or "."
 
 
-def render(graph: ResourceGraph, out: Path) -> RenderResult:
-    """Write ``out/<stack>/``; the previous contents are replaced only once all files exist."""
-    files = layout(graph)
-    target = out / graph.stack
-    _write_tree(out, target, files)
+def render(
+    graph: ResourceGraph, out: Path, *, plaintexts: Iterable[tuple[str, str]] = ()
+) -> RenderResult:
+    """Write ``out/<stack>/``; the previous contents are replaced only once all files exist.
+
+    ``plaintexts`` are ``(key, decrypted value)`` pairs (``StackConfig.plaintexts``): a file that
+    would contain one in clear is refused, as is any value holding an EncryptedPlaceholder.
+    Raises RenderRefused, or prodstack.output.OutputError when ``out`` is not safe to write."""
     objects = graph.kubernetes_objects()
-    cloud = graph.cloud_resources()
+    _refuse_placeholders([*objects, *graph.cloud_resources()])
+    files = {str(path): text.encode() for path, text in layout(graph).items()}
+    _refuse_plaintexts(files, plaintexts)
+    written = write_tree(out, graph.stack, files)
     return RenderResult(
-        target,
-        tuple(target / path for path in files),
+        written.directory,
+        tuple(written.directory / name for name in files),
         Counter(resource.kind for resource in objects),
-        Counter(resource.type for resource in cloud),
+        Counter(resource.type for resource in graph.cloud_resources()),
+        written.kept,
+        written.warnings,
     )
 
 
-def _write_tree(out: Path, target: Path, files: Mapping[PurePosixPath, str]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=out))
-    try:
-        for path, text in files.items():
-            destination = staging / path
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            destination.write_text(text)
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+def _refuse_placeholders(resources: Iterable[Resource]) -> None:
+    found = [
+        f"  {resource.type} {resource.name}: {placeholder.key}"
+        for resource in resources
+        for placeholder in EncryptedPlaceholder.find(resource.inputs)
+    ]
+    if found:
+        raise RenderRefused(
+            "encrypted values that were not decrypted reach the manifests (nothing written):\n"
+            + "\n".join(sorted(set(found)))
+            + "\nrender with a Pulumi CLI that can decrypt the stack's secrets, or move the "
+            "values to the secret store"
+        )
+
+
+def _refuse_plaintexts(files: dict[str, bytes], plaintexts: Iterable[tuple[str, str]]) -> None:
+    found = sorted(
+        {
+            f"  {name}: {key}"
+            for key, text in plaintexts
+            for name, content in files.items()
+            if text.encode() in content
+        }
+    )
+    if found:
+        raise RenderRefused(
+            "decrypted secret values would be written in clear (nothing written):\n"
+            + "\n".join(found)
+            + "\nread them with pulumi.Config.get_secret (or wrap them in pulumi.Output.secret) "
+            "so that the render redacts them"
+        )

@@ -59,7 +59,7 @@ def test_bad_config_exits_2_names_the_key_writes_nothing(tmp_path: Path) -> None
     # The schedule is a default of every service: reported once, at the default's key.
     assert (
         "prodstack:defaults.app.canary.steps[2].pause: '5 minutes' is not a duration; write a "
-        "whole number of s, m or h (e.g. 2m) (in services shop-api, order-worker, storefront)"
+        "whole number of s, m or h (e.g. 2m) (in services order-worker, shop-api, storefront)"
     ) in completed.stderr
     assert "Traceback" not in completed.stderr
     assert completed.stdout == ""
@@ -98,3 +98,26 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["explode"])
     assert exited.value.code == 2
+
+
+def test_a_kustomization_kept_next_to_the_render_survives_and_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--project", str(ROOT), "render", "production", "--out", str(tmp_path)]) == 0
+    kustomization = tmp_path / "production" / "kustomization.yaml"
+    kustomization.write_text("resources: []\n")
+    capsys.readouterr()
+    assert main(["--project", str(ROOT), "render", "production", "--out", str(tmp_path)]) == 0
+    assert kustomization.read_text() == "resources: []\n"
+    out = capsys.readouterr().out
+    assert "kept 1 file(s) that prodstack did not write (not in .prodstack-render.json):" in out
+    assert out.rstrip().endswith("kustomization.yaml")
+
+
+def test_render_refuses_a_folder_it_did_not_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "production" / ".git").mkdir(parents=True)
+    assert main(["--project", str(ROOT), "render", "production", "--out", str(tmp_path)]) == 2
+    assert "exists and was not written by prodstack" in capsys.readouterr().err
+    assert (tmp_path / "production" / ".git").is_dir()

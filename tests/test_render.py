@@ -1,5 +1,7 @@
 """Rendering: deterministic, stable file names, ordered for ``kubectl apply -R``, the GitOps
-folder laid out as the render-mode provider writes it, secrets never written."""
+folder laid out as the render-mode provider writes it, secrets never written, replaced
+atomically and only when prodstack wrote the folder (tests/test_output_safety.py has the
+details)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,16 @@ import pytest
 import yaml
 
 from prodstack import kinds
-from prodstack.render import CLOUD_FILE, gitops_problems, layout, provider_file, render
-from prodstack.synth import ResourceGraph, synthesize, synthesize_stack
+from prodstack.output import MARKER, OutputError
+from prodstack.render import (
+    CLOUD_FILE,
+    RenderRefused,
+    gitops_problems,
+    layout,
+    provider_file,
+    render,
+)
+from prodstack.synth import EncryptedPlaceholder, ResourceGraph, synthesize, synthesize_stack
 from tests.support.stacks import API, PROJECT, STACKS, environment, svc, synthesize_environment
 
 
@@ -22,7 +32,7 @@ def tree(folder: Path) -> dict[str, bytes]:
     return {
         str(path.relative_to(folder)): path.read_bytes()
         for path in sorted(folder.rglob("*"))
-        if path.is_file()
+        if path.is_file() and path.name != MARKER
     }
 
 
@@ -31,7 +41,9 @@ def test_two_renders_are_byte_identical(stack: str, tmp_path: Path) -> None:
     first = render(synthesize_stack(stack, PROJECT), tmp_path / "a")
     second = render(synthesize_stack(stack, PROJECT), tmp_path / "b")
     assert tree(first.directory) == tree(second.directory)
-    assert len(first.files) == len(tree(first.directory))
+    assert sorted(str(p.relative_to(first.directory)) for p in first.files) == sorted(
+        tree(first.directory)
+    )
 
 
 def manifests_in(folder: Path) -> dict[str, dict[str, Any]]:
@@ -201,3 +213,64 @@ def test_cloud_resources_file_lists_non_kubernetes_resources(tmp_path: Path) -> 
     assert entries[0]["urn"] == "urn:pulumi:cloud::prodstack::aws:s3/bucket:Bucket::backups"
     assert entries[0]["inputs"]["forceDestroy"] is False
     assert result.cloud_types == {"aws:s3/bucket:Bucket": 1}
+
+
+def test_previous_output_is_replaced_whole(production: ResourceGraph, tmp_path: Path) -> None:
+    def program() -> None:
+        k8s.core.v1.ConfigMap("stale", metadata={"name": "stale", "namespace": "app"}, data={})
+
+    stale = render(synthesize(program, stack="production"), tmp_path).files[0]
+    render(production, tmp_path)
+    assert not stale.exists()  # a file the previous render wrote and this one does not
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_folder_prodstack_did_not_write_is_never_replaced(
+    production: ResourceGraph, tmp_path: Path
+) -> None:
+    mine = tmp_path / "production" / "mine.yaml"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("kind: Mine\n")
+    with pytest.raises(OutputError, match="was not written by prodstack"):
+        render(production, tmp_path)
+    assert mine.read_text() == "kind: Mine\n"
+
+
+def test_an_encrypted_placeholder_never_reaches_a_manifest(tmp_path: Path) -> None:
+    token = EncryptedPlaceholder("prodstack:token")
+
+    def program() -> None:
+        k8s.core.v1.ConfigMap(
+            "settings",
+            metadata={"name": "settings", "namespace": "app"},
+            data={"url": f"https://user:{token.text}@example.com", "mode": "fast"},
+        )
+        k8s.core.v1.ConfigMap(
+            "hidden",
+            metadata={"name": "hidden", "namespace": "app"},
+            data={"token": pulumi.Output.secret(token.text)},  # redacted, but still refused
+        )
+
+    with pytest.raises(RenderRefused) as refused:
+        render(synthesize(program, stack="encrypted"), tmp_path)
+    assert "kubernetes:core/v1:ConfigMap settings: prodstack:token" in str(refused.value)
+    assert "kubernetes:core/v1:ConfigMap hidden: prodstack:token" in str(refused.value)
+    assert not (tmp_path / "encrypted").exists()
+
+
+def test_a_decrypted_value_is_never_written_in_clear(tmp_path: Path) -> None:
+    def program() -> None:
+        k8s.core.v1.ConfigMap(
+            "settings", metadata={"name": "settings", "namespace": "app"}, data={"t": "tok-123456"}
+        )
+
+    graph = synthesize(program, stack="decrypted")
+    with pytest.raises(RenderRefused, match=r"app/07-configmap-settings.yaml: prodstack:token"):
+        render(graph, tmp_path, plaintexts=[("prodstack:token", "tok-123456")])
+    assert not (tmp_path / "decrypted").exists()
+    # Marked secret, it is redacted and the render goes through.
+    render(
+        synthesize(_program_with_secret, stack="decrypted"),
+        tmp_path,
+        plaintexts=[("prodstack:password", "hunter2-do-not-print")],
+    )
