@@ -116,9 +116,7 @@ def check(
         Problem("flow", "network-pairing", "network policies", message)
         for message in pairing_problems(index)
     )
-    checks_run = (
-        len(RESOURCE_POLICIES) + len(STACK_POLICIES) + len(CHECKS) + len(SCHEMA_CHECKS) + 1
-    )
+    checks_run = len(RESOURCE_POLICIES) + len(STACK_POLICIES) + len(CHECKS) + len(SCHEMA_CHECKS) + 1
     if env is not None:
         problems.extend(
             Problem("flow", "declared-flows", f"stack {graph.stack}", message)
