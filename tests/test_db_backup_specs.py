@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import inspect
 from typing import Any
 
 from hypothesis import given
@@ -87,10 +88,10 @@ def test_trust_names_one_service_account(namespace: str, account: str) -> None:
     noncurrent=st.integers(1, 365),
     abort=st.integers(1, 30),
 )
-def test_one_lifecycle_rule_carries_every_expiry(
+def test_only_superseded_backups_expire(
     prefix: str, days: int, noncurrent: int, abort: int
 ) -> None:
-    rules = backup_storage.lifecycle_rules(
+    expiry, clean_up = backup_storage.lifecycle_rules(
         bucket(
             prefix=prefix,
             retentionDays=days,
@@ -98,13 +99,49 @@ def test_one_lifecycle_rule_carries_every_expiry(
             abortIncompleteUploadDays=abort,
         )
     )
-    assert len(rules) == 1
-    [rule] = rules
-    assert rule["status"] == "Enabled"
-    assert rule["filter"] == {"prefix": prefix}
-    assert rule["expiration"] == {"days": days}
-    assert rule["noncurrent_version_expiration"] == {"noncurrent_days": noncurrent}
-    assert rule["abort_incomplete_multipart_upload"] == {"days_after_initiation": abort}
+    assert expiry == {
+        "id": "expire-superseded-backups",
+        "status": "Enabled",
+        "filter": {"and_": {"prefix": prefix, "tags": {"prodstack-backup": "superseded"}}},
+        "expiration": {"days": days},
+    }
+    # Everything that needs no tag; S3 refuses tag filters with these actions.
+    assert clean_up == {
+        "id": "clean-up-backup-prefix",
+        "status": "Enabled",
+        "filter": {"prefix": prefix},
+        "expiration": {"expired_object_delete_marker": True},
+        "noncurrent_version_expiration": {"noncurrent_days": noncurrent},
+        "abort_incomplete_multipart_upload": {"days_after_initiation": abort},
+    }
+
+
+def test_lifecycle_rules_use_pulumi_aws_argument_names() -> None:
+    """The dicts are pulumi-aws v7 input types: every key must be an argument of its type."""
+    from pulumi_aws.s3 import _inputs
+
+    types = {
+        "rule": _inputs.BucketLifecycleConfigurationRuleArgs,
+        "filter": _inputs.BucketLifecycleConfigurationRuleFilterArgs,
+        "and_": _inputs.BucketLifecycleConfigurationRuleFilterAndArgs,
+        "expiration": _inputs.BucketLifecycleConfigurationRuleExpirationArgs,
+        "noncurrent_version_expiration": (
+            _inputs.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs
+        ),
+        "abort_incomplete_multipart_upload": (
+            _inputs.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs
+        ),
+    }
+
+    def check(kind: str, value: dict[str, Any]) -> None:
+        parameters = inspect.signature(types[kind].__init__).parameters
+        for key, inner in value.items():
+            assert key in parameters, f"{key!r} is not an argument of {types[kind].__name__}"
+            if isinstance(inner, dict) and key in types:
+                check(key, inner)
+
+    for rule in backup_storage.lifecycle_rules(bucket()):
+        check("rule", rule)
 
 
 def test_encryption_is_aes256_unless_a_key_is_named() -> None:

@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -287,20 +287,37 @@ def start_s3() -> Iterator[S3]:
         process.wait(timeout=10)
 
 
-def run_script(
-    script: Path, env: Mapping[str, str], *, shims: Path | None = None, timeout: float = 120
-) -> ScriptRun:
-    """Run a backup script with exactly the given environment, as a pod would; the AWS CLI on
-    PATH, and ``shims`` (fault-injecting wrappers) ahead of everything when given."""
+def script_command(
+    script: Path, env: Mapping[str, str], *, shims: Path | None, wrapper: Sequence[str]
+) -> tuple[list[str], dict[str, str]]:
     path = [str(AWS_VENV / "bin"), env.get("PATH", "/usr/bin:/bin")]
     if shims is not None:
         path.insert(0, str(shims))
+    return [*wrapper, "bash", str(script)], {**env, "PATH": ":".join(path)}
+
+
+def run_script(
+    script: Path,
+    env: Mapping[str, str],
+    *,
+    shims: Path | None = None,
+    wrapper: Sequence[str] = (),
+    timeout: float = 300,
+) -> ScriptRun:
+    """Run a backup script with exactly the given environment, as a pod would; the AWS CLI on
+    PATH, ``shims`` (fault-injecting wrappers) ahead of everything when given, and under
+    ``wrapper`` (e.g. prlimit) when given."""
+    command, full_env = script_command(script, env, shims=shims, wrapper=wrapper)
     completed = subprocess.run(
-        ["bash", str(script)],
-        env={**env, "PATH": ":".join(path)},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+        command, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
     )
     return ScriptRun(completed.returncode, completed.stdout + completed.stderr)
+
+
+def start_script(
+    script: Path, env: Mapping[str, str], log: Path, *, wrapper: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """Start a script in the background, its output going to ``log``."""
+    command, full_env = script_command(script, env, shims=None, wrapper=wrapper)
+    with log.open("wb") as out:
+        return subprocess.Popen(command, env=full_env, stdout=out, stderr=subprocess.STDOUT)
