@@ -209,15 +209,14 @@ printf '%s  %s\n' "$sha256" "$DUMP_NAME" >"$WORKDIR/$CHECKSUM_NAME"
 printf '{"format": %s, "stamp": "%s", "createdAt": "%s", "createdEpoch": %s, "object": "%s", "bytes": %s, "sha256": "%s", "pgDump": "%s", "snapshot": %s}\n' \
   "$MANIFEST_FORMAT" "$stamp" "$created_at" "$created_epoch" "$dump_key" \
   "$bytes" "$sha256" "$pg_dump_banner" "$snapshot_json" >"$WORKDIR/$MANIFEST_NAME"
-# Every object of the new backup is tagged current before latest names it, so it is never
-# expirable while (or after) it is the latest; a missing tagging permission fails here, with
-# latest unmoved. The small files carry the tag from the start, the dump gets it now.
-for name in "$CHECKSUM_NAME" "$MANIFEST_NAME"; do
-  aws s3api put-object --bucket "$BACKUP_BUCKET" --key "$BACKUP_PREFIX$stamp/$name" \
-    --body "$WORKDIR/$name" --tagging "$TAG_KEY=$TAG_CURRENT" >/dev/null ||
-    fail "upload of $(s3_url "$stamp/$name") failed"
-done
+mkdir "$WORKDIR/upload"
+mv "$WORKDIR/$CHECKSUM_NAME" "$WORKDIR/$MANIFEST_NAME" "$WORKDIR/upload/"
+s3_cp --recursive "$WORKDIR/upload/" "$(s3_url "$stamp/")" ||
+  fail "upload of $CHECKSUM_NAME and $MANIFEST_NAME to $(s3_url "$stamp/") failed"
 log "uploaded $CHECKSUM_NAME and $MANIFEST_NAME"
+
+# The dump is tagged current before latest names it (only superseded objects ever expire); a
+# missing tagging permission fails here, with latest unmoved, not at the next backup.
 tag_object "$dump_key" "$TAG_CURRENT" ||
   fail "cannot tag $(s3_url "$stamp/$DUMP_NAME") $TAG_KEY=$TAG_CURRENT"
 

@@ -89,14 +89,15 @@ stamp="$(s3_cp "$(s3_url "$LATEST_NAME")" - | tr -d '\r\n')" ||
 log "latest points to $stamp"
 dump_key="$BACKUP_PREFIX$stamp/$DUMP_NAME"
 
+s3_cp --recursive --exclude '*' --include "$MANIFEST_NAME" --include "$CHECKSUM_NAME" \
+  "$(s3_url "$stamp/")" "$WORKDIR/" || fail "cannot download from $(s3_url "$stamp/")"
 for name in "$MANIFEST_NAME" "$CHECKSUM_NAME"; do
-  s3_cp "$(s3_url "$stamp/$name")" "$WORKDIR/$name" ||
-    fail "$(s3_url "$stamp/$name") is missing (or S3 unreachable)"
+  [ -f "$WORKDIR/$name" ] || fail "$(s3_url "$stamp/$name") is missing"
 done
 log "downloaded the manifest of backup $stamp"
 
 # The lifecycle rule expires superseded backups: the latest one must never carry that tag.
-tag="$(object_tag "$dump_key")" || fail "cannot read the tags of $(s3_url "$stamp/$DUMP_NAME")"
+tag="$(object_tag "$dump_key")" || fail "cannot read the tags of $(s3_url "$stamp/$DUMP_NAME") (is it missing?)"
 [ "$tag" != "$TAG_SUPERSEDED" ] ||
   fail "the latest backup $stamp is tagged $TAG_KEY=$TAG_SUPERSEDED: the lifecycle rule will expire it"
 

@@ -156,6 +156,14 @@ class S3:
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
+    def tags(self, bucket: str, key: str) -> dict[str, str]:
+        found = self.client.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+        return {tag["Key"]: tag["Value"] for tag in found}
+
+    def set_tags(self, bucket: str, key: str, tags: dict[str, str]) -> None:
+        tag_set = [{"Key": k, "Value": v} for k, v in tags.items()]
+        self.client.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tag_set})
+
     def copy_prefix(self, bucket: str, source: str, target: str) -> None:
         for key in self.keys(bucket, source):
             self.client.copy_object(
