@@ -183,6 +183,98 @@ class ScriptRun:
         return self.log.splitlines()
 
 
+def _start_cluster(bindir: Path, data: Path, root: Path, port: int, prefix: list[str]) -> None:
+    server_options = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    )
+    started = subprocess.run(
+        [
+            *prefix,
+            str(bindir / "pg_ctl"),
+            "--pgdata",
+            str(data),
+            "--log",
+            str(root / "server.log"),
+            "--options",
+            server_options,
+            "--wait",
+            "--silent",
+            "start",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if started.returncode != 0:
+        log = (root / "server.log").read_text() if (root / "server.log").exists() else ""
+        raise AssertionError(f"PostgreSQL did not start: {started.stderr}\n{log}")
+
+
+def _stop_cluster(bindir: Path, data: Path, prefix: list[str]) -> None:
+    subprocess.run(
+        [*prefix, str(bindir / "pg_ctl"), "--pgdata", str(data), "--mode", "immediate", "stop"],
+        capture_output=True,
+        check=False,
+    )
+
+
+def start_standby(primary: Postgres) -> Iterator[Postgres]:
+    """A hot standby of ``primary`` (pg_basebackup, streaming replication) on its own port,
+    caught up with the primary when it is handed out; stopped and removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="prodstack-standby-"))
+    data = root / "data"
+    passfile = root / "replication.pgpass"
+    passfile.write_text(f"*:*:*:{SUPERUSER}:{SUPERUSER_PASSWORD}\n")
+    passfile.chmod(0o600)
+    if primary.owner:
+        account = pwd.getpwnam(primary.owner)
+        shutil.chown(root, account.pw_uid, account.pw_gid)
+        shutil.chown(passfile, account.pw_uid, account.pw_gid)
+    prefix = _as_cluster_owner(primary.owner)
+    subprocess.run(
+        [
+            *prefix,
+            str(primary.bindir / "pg_basebackup"),
+            "--host=127.0.0.1",
+            f"--port={primary.port}",
+            f"--username={SUPERUSER}",
+            f"--pgdata={data}",
+            "--write-recovery-conf",
+            "--wal-method=stream",
+            "--checkpoint=fast",
+            "--no-sync",
+        ],
+        env={
+            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "PGPASSFILE": str(passfile),
+            "PGSSLMODE": "disable",
+        },
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    _start_cluster(primary.bindir, data, root, port, prefix)
+    standby = Postgres(bindir=primary.bindir, port=port, root=root, owner=primary.owner)
+    standby.passfile.write_text(f"*:*:*:{SUPERUSER}:{SUPERUSER_PASSWORD}\n")
+    standby.passfile.chmod(0o600)
+    try:
+        wait_until_replayed(primary, standby)
+        yield standby
+    finally:
+        _stop_cluster(primary.bindir, data, prefix)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_until_replayed(primary: Postgres, standby: Postgres, timeout: float = 60) -> None:
+    """Until the standby has replayed everything the primary has written so far."""
+    target = primary.psql("SELECT pg_current_wal_lsn()")
+    deadline = time.monotonic() + timeout
+    while standby.psql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn") != "t":
+        assert time.monotonic() < deadline, "the standby did not catch up"
+        time.sleep(0.1)
+
+
 def start_postgres() -> Iterator[Postgres]:
     """initdb + pg_ctl on a temporary folder and a free port; stopped and removed afterwards."""
     bindir = postgres_bindir()
@@ -225,42 +317,14 @@ def start_postgres() -> Iterator[Postgres]:
         check=True,
         capture_output=True,
     )
-    server_options = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    )
-    started = subprocess.run(
-        [
-            *prefix,
-            str(bindir / "pg_ctl"),
-            "--pgdata",
-            str(data),
-            "--log",
-            str(root / "server.log"),
-            "--options",
-            server_options,
-            "--wait",
-            "--silent",
-            "start",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if started.returncode != 0:
-        log = (root / "server.log").read_text() if (root / "server.log").exists() else ""
-        raise AssertionError(f"PostgreSQL did not start: {started.stderr}\n{log}")
+    _start_cluster(bindir, data, root, port, prefix)
     server = Postgres(bindir=bindir, port=port, root=root, owner=owner)
     server.passfile.write_text(f"*:*:*:{SUPERUSER}:{SUPERUSER_PASSWORD}\n")
     server.passfile.chmod(0o600)
     try:
         yield server
     finally:
-        subprocess.run(
-            [*prefix, str(bindir / "pg_ctl"), "--pgdata", str(data), "--mode", "immediate", "stop"],
-            capture_output=True,
-            check=False,
-        )
+        _stop_cluster(bindir, data, prefix)
         shutil.rmtree(root, ignore_errors=True)
 
 
