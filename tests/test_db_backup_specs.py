@@ -63,7 +63,19 @@ def test_access_is_confined_to_the_prefix(
         assert not allowed(document, "s3:GetObject", outside)
         assert not allowed(document, "s3:PutObject", outside)
         assert not allowed(document, "s3:ListBucket", ARN, prefix=other)
-    for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutBucketPolicy"):
+    # Tags drive expiry: the backup job writes them, both jobs read them, on the prefix only.
+    assert allowed(document, "s3:GetObjectTagging", inside)
+    assert allowed(document, "s3:PutObjectTagging", inside) is write
+    if not other.startswith(prefix):
+        assert not allowed(document, "s3:PutObjectTagging", f"{ARN}/{other}x/postgresql.dump")
+    for action in (
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+        "s3:DeleteObjectTagging",
+        "s3:PutObjectVersionTagging",
+        "s3:PutBucketPolicy",
+        "s3:PutLifecycleConfiguration",
+    ):
         assert not allowed(document, action, inside)
     assert all(statement["Effect"] == "Allow" for statement in document["Statement"])
 
@@ -213,6 +225,52 @@ def test_backup_cron_job_spec() -> None:
         "items": [{"key": "backup-password", "path": "password"}],
         "defaultMode": 0o440,
     }
+
+
+def container_of(spec: dict[str, Any]) -> dict[str, Any]:
+    [container] = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def env_of(spec: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container_of(spec)["env"]}
+
+
+def test_jobs_declare_their_ephemeral_storage_and_a_small_scratch_volume() -> None:
+    cfg = config(
+        backup={"ephemeralStorage": {"request": "64Mi", "limit": "128Mi"}, "scratchSize": "32Mi"}
+    )
+    for spec, job in (
+        (backup_jobs.backup_cron_job_spec(cfg, {}, wiring()), cfg.backup),
+        (backup_jobs.restore_check_cron_job_spec(cfg, {}, wiring()), cfg.restore_check),
+    ):
+        resources = container_of(spec)["resources"]
+        assert resources["requests"]["ephemeral-storage"] == job.ephemeral_storage.request
+        assert resources["limits"]["ephemeral-storage"] == job.ephemeral_storage.limit
+        assert resources["limits"]["memory"] == job.resources.limits.memory
+        pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+        [scratch] = [v for v in pod["volumes"] if v["name"] == "scratch"]
+        assert scratch == {"name": "scratch", "emptyDir": {"sizeLimit": job.scratch_size}}
+    assert (
+        container_of(backup_jobs.backup_cron_job_spec(cfg, {}, wiring()))["resources"]["limits"][
+            "ephemeral-storage"
+        ]
+        == "128Mi"
+    )
+
+
+def test_the_backup_reads_from_the_replica_and_the_restore_check_does_not() -> None:
+    database = {**raw_config("staging")["dbBackup"]["database"], "readHost": "replica.internal"}
+    cfg = config(database=database, backup={"exactCountMaxSize": "256Mi"})
+    backup = env_of(backup_jobs.backup_cron_job_spec(cfg, {}, wiring()))
+    assert (backup["PGHOST"], backup["PGPORT"]) == ("replica.internal", str(cfg.database.port))
+    assert backup["BACKUP_EXACT_COUNT_MAX_BYTES"] == str(256 * 1024**2)
+    restore = env_of(backup_jobs.restore_check_cron_job_spec(cfg, {}, wiring()))
+    assert restore["PGHOST"] == cfg.database.host
+    assert (
+        restore["RESTORE_ESTIMATE_TOLERANCE_PERCENT"],
+        restore["RESTORE_ESTIMATE_TOLERANCE_ROWS"],
+    ) == ("20", "1000")
 
 
 def test_restore_check_defaults_to_the_backup_server_maintenance_database() -> None:
