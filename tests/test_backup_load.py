@@ -87,7 +87,7 @@ def scans(postgres: Postgres) -> dict[str, int]:
 def load_backup(copy: Copy, **env: str) -> Copy:
     own = Copy(copy.world, f"load-{copy.prefix}", copy.workdir)
     wait_for_a_new_stamp(copy.world.good_stamp)
-    run = own.backup(PGDATABASE="load", BACKUP_EXACT_COUNT_MAX_BYTES=str(THRESHOLD), **env)
+    run = own.backup(env=env, PGDATABASE="load", BACKUP_EXACT_COUNT_MAX_BYTES=str(THRESHOLD))
     assert run.returncode == 0, run.log
     return own
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,7 +58,7 @@ def copy(world: World, request: pytest.FixtureRequest, tmp_path: Path) -> Copy:
     return copy_of(world, request, tmp_path)
 
 
-def stored_rules(s3: S3, prefix: str) -> list[dict[str, object]]:
+def stored_rules(s3: S3, prefix: str) -> list[dict[str, Any]]:
     """The component's rules for this prefix, put into the bucket and read back from S3."""
     bucket = BackupBucket.model_validate(
         {"region": "us-east-1", "prefix": prefix, "retentionDays": RETENTION_DAYS}
@@ -66,10 +67,8 @@ def stored_rules(s3: S3, prefix: str) -> list[dict[str, object]]:
     s3.client.put_bucket_lifecycle_configuration(
         Bucket=BUCKET, LifecycleConfiguration={"Rules": rules}
     )
-    stored: list[dict[str, object]] = s3.client.get_bucket_lifecycle_configuration(Bucket=BUCKET)[
-        "Rules"
-    ]
-    return stored
+    stored = s3.client.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    return [dict(rule) for rule in stored]
 
 
 def objects(copy: Copy) -> list[StoredObject]:

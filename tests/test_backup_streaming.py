@@ -93,7 +93,7 @@ def test_a_dump_larger_than_the_memory_cap_streams_to_s3_and_back(
     require(shutil.which("prlimit") is not None, "prlimit (util-linux)")
     copy = Copy(world, "big/", tmp_path)
     started = time.monotonic()
-    run = copy.backup(wrapper=CAPS, PGDATABASE="big", **CAPPED_ENV)
+    run = copy.backup(wrapper=CAPS, env=CAPPED_ENV, PGDATABASE="big")
     backup_seconds = time.monotonic() - started
     assert run.returncode == 0, run.log
     manifest = copy.manifest(copy.latest)
@@ -105,7 +105,7 @@ def test_a_dump_larger_than_the_memory_cap_streams_to_s3_and_back(
     assert head["ContentLength"] == size
     assert "-" in head["ETag"]  # a multipart upload
     started = time.monotonic()
-    check = copy.restore_check(wrapper=CAPS, **CAPPED_ENV)
+    check = copy.restore_check(wrapper=CAPS, env=CAPPED_ENV)
     restore_seconds = time.monotonic() - started
     assert check.returncode == 0, check.log
     assert f"checksum verified: {size} bytes" in check.log

@@ -228,6 +228,7 @@ def test_backup_cron_job_spec() -> None:
 
 
 def container_of(spec: dict[str, Any]) -> dict[str, Any]:
+    container: dict[str, Any]
     [container] = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     return container
 

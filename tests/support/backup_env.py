@@ -30,6 +30,7 @@ from tests.support.tools import require
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import TagTypeDef
 
 TOOLS_DIR = Path(os.environ.get("PRODSTACK_TOOLS_DIR", ROOT / ".tools"))
 AWS_VENV = TOOLS_DIR / "aws-test"
@@ -161,7 +162,7 @@ class S3:
         return {tag["Key"]: tag["Value"] for tag in found}
 
     def set_tags(self, bucket: str, key: str, tags: dict[str, str]) -> None:
-        tag_set = [{"Key": k, "Value": v} for k, v in tags.items()]
+        tag_set: list[TagTypeDef] = [{"Key": k, "Value": v} for k, v in tags.items()]
         self.client.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tag_set})
 
     def copy_prefix(self, bucket: str, source: str, target: str) -> None:

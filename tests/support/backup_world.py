@@ -11,7 +11,7 @@ import json
 import re
 import stat
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,18 +124,33 @@ class Copy:
         return env
 
     def backup(
-        self, shims: Path | None = None, wrapper: Sequence[str] = (), **overrides: str
+        self,
+        *,
+        shims: Path | None = None,
+        wrapper: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        **overrides: str,
     ) -> ScriptRun:
+        """Run backup.sh; ``env`` and then ``overrides`` change its environment."""
         return run_script(
             self.world.scripts / "backup.sh",
-            self.backup_env(**overrides),
+            self.backup_env(**{**(env or {}), **overrides}),
             shims=shims,
             wrapper=wrapper,
         )
 
-    def restore_check(self, wrapper: Sequence[str] = (), **overrides: str) -> ScriptRun:
+    def restore_check(
+        self,
+        *,
+        wrapper: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        **overrides: str,
+    ) -> ScriptRun:
+        """Run restore-check.sh; ``env`` and then ``overrides`` change its environment."""
         return run_script(
-            self.world.scripts / "restore-check.sh", self.restore_env(**overrides), wrapper=wrapper
+            self.world.scripts / "restore-check.sh",
+            self.restore_env(**{**(env or {}), **overrides}),
+            wrapper=wrapper,
         )
 
 
