@@ -167,6 +167,44 @@ def test_counts_and_dump_share_one_snapshot_under_concurrent_writes(
     assert check.returncode == 0, check.log
 
 
+def test_the_manual_restore_in_the_docs_works(copy: Copy, tmp_path: Path) -> None:
+    """docs/components/db-backup.md: download, `sha256sum -c`, then a parallel pg_restore into a
+    database made from template0. The dump was streamed (no data offsets in its table of
+    contents); pg_restore --jobs still restores it from a seekable file."""
+    postgres, s3 = copy.world.postgres, copy.world.s3
+    folder = tmp_path / copy.world.good_stamp
+    folder.mkdir()
+    for name in ("postgresql.dump", "postgresql.dump.sha256"):
+        (folder / name).write_bytes(s3.get(BUCKET, copy.object_key(name)))
+    checked = subprocess.run(
+        ["sha256sum", "-c", "postgresql.dump.sha256"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.stdout == "postgresql.dump: OK\n", checked.stderr
+    postgres.psql("CREATE DATABASE shop_restored TEMPLATE template0")
+    restored = subprocess.run(
+        [
+            str(postgres.bindir / "pg_restore"),
+            "--dbname=shop_restored",
+            "--exit-on-error",
+            "--no-owner",
+            "--jobs=2",
+            str(folder / "postgresql.dump"),
+        ],
+        env=postgres.env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert restored.returncode == 0, restored.stderr
+    assert postgres.psql("SELECT count(*) FROM orders", "shop_restored") == str(
+        EXPECTED_COUNTS[("public", "orders")]
+    )
+
+
 # --- backup.sh faults: non-zero exit, latest untouched --------------------------------------
 
 
