@@ -197,7 +197,8 @@ class RestoreTarget(DatabaseConnection):
 
 
 class BackupBucket(ConfigModel):
-    """The S3 bucket: versioned, encrypted, private, TLS-only, with one lifecycle rule."""
+    """The S3 bucket: versioned, encrypted, private, TLS-only; its lifecycle rules expire only
+    superseded backups (``retentionDays`` after they were made)."""
 
     name: (
         Annotated[

@@ -27,8 +27,7 @@ upload_hold=""
 
 # The upload reads from a FIFO whose write end this script holds open, so the AWS CLI sees the
 # end of the stream only when the script says so. A dump that failed is never completed: the
-# CLI gets SIGINT first (it then aborts the multipart upload, or drops its buffer when the dump
-# was small), and only then does the stream end.
+# CLI gets SIGINT first (it then aborts the multipart upload), and only then does the stream end.
 abort_upload() {
   [ -n "$upload_pid" ] || return 0
   kill -INT "$upload_pid" 2>/dev/null || true
@@ -161,12 +160,14 @@ pg_dump --snapshot="$snapshot" --format=custom |
   tee --output-error=exit "${DIGEST_FIFOS[@]}" >&"$upload_hold"
 pipe_status=("${PIPESTATUS[@]}")
 set -e
+# The counts may still be importing the snapshot (a small database dumps faster than psql
+# connects): the exporting transaction ends only after them.
+wait "$counts_pid" && counts_status=0 || counts_status=$?
+counts_pid=""
 printf 'COMMIT;\n' >&"$snapshot_in" || true
 exec {snapshot_in}>&-
 wait "$snapshot_pid" || true
 snapshot_pid=""
-wait "$counts_pid" && counts_status=0 || counts_status=$?
-counts_pid=""
 
 # A dead upload makes tee fail first and pg_dump second: name the cause, not the consequence.
 [ "${pipe_status[1]}" = 0 ] || fail "upload to $(s3_url "$stamp/$DUMP_NAME") failed mid-stream"
