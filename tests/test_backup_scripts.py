@@ -12,133 +12,36 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import stat
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from prodstack.specs.backup_jobs import script_files
-from tests.support.backup_env import (
-    AWS_VENV,
-    S3,
-    Postgres,
-    ScriptRun,
-    free_port,
-    run_script,
-    start_postgres,
-    start_s3,
+from tests.support.backup_env import AWS_VENV, S3, Postgres, free_port, start_postgres, start_s3
+from tests.support.backup_world import (
+    BACKUP_PASSWORD,
+    BUCKET,
+    DATABASE,
+    EXPECTED_COUNTS,
+    GOOD_PREFIX,
+    LOG_LINE,
+    RESTORE_USER,
+    SCRATCH,
+    Copy,
+    World,
+    assert_failed,
+    assert_untouched,
+    copy_of,
+    counts_of,
+    make_world,
+    wait_for_a_new_stamp,
+    write_shim,
 )
 from tests.support.tools import require
-
-BUCKET = "prodstack-backups"
-GOOD_PREFIX = "good/"
-DATABASE = "shop"
-BACKUP_USER = "shop_backup"
-BACKUP_PASSWORD = "b@ck:up\\pass word"  # ':' and '\' need escaping in a pgpass file
-RESTORE_USER = "restore_check"
-RESTORE_PASSWORD = "restore-secret"
-SCRATCH = "prodstack_restore_check"
-LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (backup|restore-check): \S")
-
-SEED = r'''
-CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNIQUE);
-INSERT INTO users (email) SELECT 'user' || g || '@example.com' FROM generate_series(1, 120) g;
-CREATE TABLE orders (id bigserial PRIMARY KEY, user_id int REFERENCES users, total numeric);
-INSERT INTO orders (user_id, total) SELECT 1 + g % 120, g * 1.25 FROM generate_series(1, 500) g;
-CREATE TABLE audit (id serial PRIMARY KEY, note text);
-CREATE UNLOGGED TABLE sessions (token text PRIMARY KEY);
-INSERT INTO sessions SELECT md5(g::text) FROM generate_series(1, 7) g;
-CREATE TABLE events (id int, at date NOT NULL) PARTITION BY RANGE (at);
-CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
-INSERT INTO events SELECT g, date '2024-06-01' + g FROM generate_series(1, 300) g;
-CREATE SCHEMA "Sales Data";
-CREATE TABLE "Sales Data"."line ""items""" (id int);
-INSERT INTO "Sales Data"."line ""items""" SELECT generate_series(1, 3);
-'''
-EXPECTED_COUNTS = {
-    ("Sales Data", 'line "items"'): 3,
-    ("public", "audit"): 0,
-    ("public", "events_2024"): 213,
-    ("public", "events_2025"): 87,
-    ("public", "orders"): 500,
-    ("public", "sessions"): 7,
-    ("public", "users"): 120,
-}
-
-
-@dataclass(frozen=True)
-class World:
-    postgres: Postgres
-    s3: S3
-    scripts: Path
-    secrets: Path
-    good_stamp: str
-
-
-@dataclass(frozen=True)
-class Copy:
-    """A test's own copy of the good backup: ``prefix`` holds it and a ``latest`` naming it."""
-
-    world: World
-    prefix: str
-    workdir: Path
-
-    @property
-    def latest(self) -> str:
-        return self.world.s3.get(BUCKET, f"{self.prefix}latest").decode().strip()
-
-    def stored_keys(self) -> list[str]:
-        return self.world.s3.keys(BUCKET, self.prefix)
-
-    def object_key(self, name: str, stamp: str | None = None) -> str:
-        return f"{self.prefix}{stamp or self.world.good_stamp}/{name}"
-
-    def manifest(self, stamp: str | None = None) -> dict[str, object]:
-        raw = self.world.s3.get(BUCKET, self.object_key("manifest.json", stamp))
-        loaded: dict[str, object] = json.loads(raw)
-        return loaded
-
-    def backup_env(self, **overrides: str) -> dict[str, str]:
-        env = {
-            **self.world.postgres.env(user=BACKUP_USER, database=DATABASE),
-            **self.world.s3.env(),
-            "PGPASSWORD_FILE": str(self.world.secrets / "backup-password"),
-            "BACKUP_BUCKET": BUCKET,
-            "BACKUP_PREFIX": self.prefix,
-            "SCRATCH_DIR": str(self.workdir),
-            "HOME": str(self.workdir),
-        }
-        env.update(overrides)
-        return env
-
-    def restore_env(self, **overrides: str) -> dict[str, str]:
-        env = {
-            **self.world.postgres.env(user=RESTORE_USER, database="postgres"),
-            **self.world.s3.env(),
-            # The other way to pass the password: a ready libpq password file.
-            "PGPASSFILE": str(self.world.secrets / "restore.pgpass"),
-            "BACKUP_BUCKET": BUCKET,
-            "BACKUP_PREFIX": self.prefix,
-            "RESTORE_DATABASE": SCRATCH,
-            "SCRATCH_DIR": str(self.workdir),
-            "HOME": str(self.workdir),
-        }
-        env.update(overrides)
-        return env
-
-    def backup(self, shims: Path | None = None, **overrides: str) -> ScriptRun:
-        return run_script(
-            self.world.scripts / "backup.sh", self.backup_env(**overrides), shims=shims
-        )
-
-    def restore_check(self, **overrides: str) -> ScriptRun:
-        return run_script(self.world.scripts / "restore-check.sh", self.restore_env(**overrides))
 
 
 @pytest.fixture(scope="module")
@@ -153,70 +56,12 @@ def s3() -> Iterator[S3]:
 
 @pytest.fixture(scope="module")
 def world(postgres: Postgres, s3: S3, tmp_path_factory: pytest.TempPathFactory) -> World:
-    """A seeded database, its two logins, the scripts as mounted, and one good backup."""
-    postgres.psql(
-        f"""
-        CREATE ROLE {BACKUP_USER} LOGIN PASSWORD $${BACKUP_PASSWORD}$$;
-        GRANT pg_read_all_data TO {BACKUP_USER};
-        CREATE ROLE {RESTORE_USER} LOGIN CREATEDB PASSWORD '{RESTORE_PASSWORD}';
-        CREATE DATABASE {DATABASE};
-        """
-    )
-    postgres.psql(SEED, database=DATABASE)
-    scripts = tmp_path_factory.mktemp("scripts")
-    for name, text in script_files().items():
-        (scripts / name).write_text(text)
-    secrets = tmp_path_factory.mktemp("secrets")
-    # As Kubernetes mounts a Secret with fsGroup: group-readable, which libpq would refuse.
-    password = secrets / "backup-password"
-    password.write_text(BACKUP_PASSWORD + "\n")
-    password.chmod(0o440)
-    pgpass = secrets / "restore.pgpass"
-    pgpass.write_text(f"*:*:*:{RESTORE_USER}:{RESTORE_PASSWORD}\n")
-    pgpass.chmod(0o600)
-    s3.make_bucket(BUCKET)
-    first = Copy(
-        World(postgres, s3, scripts, secrets, good_stamp=""),
-        GOOD_PREFIX,
-        tmp_path_factory.mktemp("good"),
-    )
-    run = first.backup()
-    assert run.returncode == 0, run.log
-    return World(postgres, s3, scripts, secrets, good_stamp=first.latest)
+    return make_world(postgres, s3, tmp_path_factory)
 
 
 @pytest.fixture
 def copy(world: World, request: pytest.FixtureRequest, tmp_path: Path) -> Copy:
-    prefix = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name).strip("-")[:60] + "/"
-    world.s3.copy_prefix(BUCKET, GOOD_PREFIX, prefix)
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    return Copy(world, prefix, scratch)
-
-
-def assert_failed(run: ScriptRun, message: str) -> None:
-    assert run.returncode != 0, run.log
-    assert message in run.log, run.log
-
-
-def assert_untouched(copy: Copy, keys_before: list[str]) -> None:
-    """The failed backup left ``latest`` on the good backup and wrote nothing."""
-    assert copy.latest == copy.world.good_stamp
-    assert copy.stored_keys() == keys_before
-
-
-def counts_of(manifest: dict[str, object]) -> dict[tuple[str, str], int]:
-    snapshot = manifest["snapshot"]
-    assert isinstance(snapshot, dict)
-    return {(t["schema"], t["table"]): t["rows"] for t in snapshot["tables"]}
-
-
-def write_shim(folder: Path, name: str, body: str) -> Path:
-    folder.mkdir(exist_ok=True)
-    shim = folder / name
-    shim.write_text("#!/usr/bin/env bash\n" + body)
-    shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return folder
+    return copy_of(world, request, tmp_path)
 
 
 # --- the round trip -------------------------------------------------------------------------
@@ -242,7 +87,7 @@ def test_backup_stores_dump_checksum_and_manifest(copy: Copy) -> None:
     assert manifest["sha256"] == digest
     assert manifest["bytes"] == len(dump)
     assert manifest["stamp"] == stamp
-    assert manifest["format"] == 1
+    assert manifest["format"] == 2
     assert manifest["object"] == f"{GOOD_PREFIX}{stamp}/postgresql.dump"
     snapshot = manifest["snapshot"]
     assert isinstance(snapshot, dict) and snapshot["database"] == DATABASE
@@ -266,8 +111,7 @@ def test_restore_check_passes_and_drops_its_scratch_database(copy: Copy) -> None
 
 
 def test_a_new_backup_moves_latest_and_restores(copy: Copy) -> None:
-    while time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) == copy.world.good_stamp:
-        time.sleep(0.1)  # a new backup needs a new stamp
+    wait_for_a_new_stamp(copy.world.good_stamp)
     run = copy.backup()
     assert run.returncode == 0, run.log
     assert all(LOG_LINE.match(line) for line in run.lines), run.log
@@ -323,13 +167,51 @@ def test_counts_and_dump_share_one_snapshot_under_concurrent_writes(
     assert check.returncode == 0, check.log
 
 
+def test_the_manual_restore_in_the_docs_works(copy: Copy, tmp_path: Path) -> None:
+    """docs/components/db-backup.md: download, `sha256sum -c`, then a parallel pg_restore into a
+    database made from template0. The dump was streamed (no data offsets in its table of
+    contents); pg_restore --jobs still restores it from a seekable file."""
+    postgres, s3 = copy.world.postgres, copy.world.s3
+    folder = tmp_path / copy.world.good_stamp
+    folder.mkdir()
+    for name in ("postgresql.dump", "postgresql.dump.sha256"):
+        (folder / name).write_bytes(s3.get(BUCKET, copy.object_key(name)))
+    checked = subprocess.run(
+        ["sha256sum", "-c", "postgresql.dump.sha256"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.stdout == "postgresql.dump: OK\n", checked.stderr
+    postgres.psql("CREATE DATABASE shop_restored TEMPLATE template0")
+    restored = subprocess.run(
+        [
+            str(postgres.bindir / "pg_restore"),
+            "--dbname=shop_restored",
+            "--exit-on-error",
+            "--no-owner",
+            "--jobs=2",
+            str(folder / "postgresql.dump"),
+        ],
+        env=postgres.env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert restored.returncode == 0, restored.stderr
+    assert postgres.psql("SELECT count(*) FROM orders", "shop_restored") == str(
+        EXPECTED_COUNTS[("public", "orders")]
+    )
+
+
 # --- backup.sh faults: non-zero exit, latest untouched --------------------------------------
 
 
 def test_database_down(copy: Copy) -> None:
     before = copy.stored_keys()
     run = copy.backup(PGPORT=str(free_port()))
-    assert_failed(run, "cannot open a snapshot")
+    assert_failed(run, "cannot connect to")
     assert_untouched(copy, before)
 
 
@@ -339,7 +221,7 @@ def test_wrong_password(copy: Copy, tmp_path: Path) -> None:
     before = copy.stored_keys()
     run = copy.backup(PGPASSWORD_FILE=str(wrong))
     assert_failed(run, "password authentication failed")
-    assert "cannot open a snapshot" in run.log
+    assert "cannot connect to" in run.log
     assert_untouched(copy, before)
 
 
@@ -358,16 +240,15 @@ def test_bucket_missing(copy: Copy) -> None:
 
 
 def test_pg_dump_dying_mid_dump_uploads_nothing(copy: Copy, tmp_path: Path) -> None:
-    """The reference's `pg_dump | gzip` uploaded an empty "successful" backup here."""
+    """The reference's `pg_dump | gzip` uploaded an empty "successful" backup here. The stream
+    ends early, as when pg_dump's connection is lost: the upload must not complete."""
     shims = write_shim(
         tmp_path / "shims",
         "pg_dump",
         f"""
 real={copy.world.postgres.bindir}/pg_dump
 case " $* " in *" --version "*) exec "$real" "$@";; esac
-"$real" "$@" || exit
-for arg in "$@"; do case $arg in --file=*) file=${{arg#--file=}};; esac; done
-truncate --size=100 "$file"
+"$real" "$@" | head --bytes=100
 echo "pg_dump: error: connection to server was lost" >&2
 exit 1
 """,
@@ -375,6 +256,7 @@ exit 1
     before = copy.stored_keys()
     run = copy.backup(shims=shims)
     assert_failed(run, "pg_dump of shop failed")
+    assert "stopped the upload of postgresql.dump before it completed" in run.log
     assert_untouched(copy, before)
 
 
@@ -387,19 +269,24 @@ def test_a_stored_object_that_differs_from_the_upload_keeps_latest(
         "aws",
         f"""
 real={AWS_VENV / "bin" / "aws"}
-if [ "$1 $2" = "s3 cp" ] && [ "${{*: -1}}" = "-" ] && [[ "$*" == *postgresql.dump* ]]; then
-  "$real" "$@" | head --bytes=-1
+if [ "$1 $2" = "s3api get-object" ] && [[ "$*" == *postgresql.dump* ]]; then
+  args=("$@")
+  body="${{args[-1]}}"
+  unset 'args[-1]'
+  "$real" "${{args[@]}}" /dev/fd/4 4>&1 >/dev/null | head --bytes=-1 >"$body"
   exit "${{PIPESTATUS[0]}}"
 fi
 exec "$real" "$@"
 """,
     )
-    while time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) == copy.world.good_stamp:
-        time.sleep(0.1)
+    wait_for_a_new_stamp(copy.world.good_stamp)
+    before = copy.stored_keys()
     run = copy.backup(shims=shims)
     assert_failed(run, "were uploaded")
     assert copy.latest == copy.world.good_stamp
-    assert len(copy.stored_keys()) == 4 + 3  # the unverified upload stays, unreferenced, to expire
+    # The unverified dump stays, without the manifest that would make it a backup.
+    [orphan] = set(copy.stored_keys()) - set(before)
+    assert orphan.endswith("/postgresql.dump")
 
 
 def test_rows_hidden_by_row_level_security_fail_the_backup(copy: Copy, world: World) -> None:

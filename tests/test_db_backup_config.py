@@ -85,6 +85,17 @@ def test_defaults_are_safe() -> None:
     assert config.restore_target.host == config.database.host
     assert config.restore_target.password == config.database.password
     assert config.secret_store is None
+    # Streaming: a small scratch volume, counted by the scheduler as ephemeral storage.
+    for job in (config.backup, config.restore_check):
+        assert job.scratch_size == "64Mi"
+        assert (job.ephemeral_storage.request, job.ephemeral_storage.limit) == ("128Mi", "256Mi")
+    assert config.backup.exact_count_max_bytes == 1024**3
+    assert (
+        config.restore_check.estimate_tolerance_percent,
+        config.restore_check.estimate_tolerance_rows,
+    ) == (20, 1000)
+    assert config.database.read_host is None
+    assert config.database.backup_endpoint == (config.database.host, config.database.port)
     assert (config.security.run_as_user, config.security.run_as_group) == (10001, 10001)
 
 
@@ -151,6 +162,31 @@ def test_staging_may_use_a_tag_and_dev_an_unprotected_bucket() -> None:
         ("backup.timeZone", "Mars/Olympus", "backup.timeZone", "IANA time zone"),
         ("backup.startingDeadlineSeconds", 5, "backup.startingDeadlineSeconds", "10"),
         ("backup.scratchSize", "lots", "backup.scratchSize", "memory quantity"),
+        ("backup.scratchSize", "10Gi", "backup.scratchSize", "the jobs stream the dump"),
+        (
+            "restoreCheck.ephemeralStorage",
+            {"request": "1Gi", "limit": "512Mi"},
+            "restoreCheck.ephemeralStorage.request",
+            "more than the limit 512Mi",
+        ),
+        ("backup.ephemeralStorage.limit", "a lot", "backup.ephemeralStorage.limit", "quantity"),
+        ("backup.exactCountMaxSize", "big", "backup.exactCountMaxSize", "memory quantity"),
+        ("restoreCheck.exactCountMaxSize", "1Gi", "restoreCheck.exactCountMaxSize", "unknown key"),
+        (
+            "restoreCheck.estimateTolerancePercent",
+            150,
+            "restoreCheck.estimateTolerancePercent",
+            "less than or equal to 100",
+        ),
+        ("restoreCheck.estimateToleranceRows", -1, "restoreCheck.estimateToleranceRows", "0"),
+        ("database.readPort", 5433, "database.readPort", "give readHost too"),
+        ("database.readHost", "replica_1", "database.readHost", "host name"),
+        (
+            "restoreCheck.database.readHost",
+            "r.internal",
+            "restoreCheck.database.readHost",
+            "unknown key",
+        ),
         (
             "backup.resources",
             {"requests": {"cpu": "2", "memory": "1Gi"}},
@@ -198,6 +234,25 @@ def test_vault_passwords_need_a_secret_store() -> None:
     api = service_config("production")
     assert api.vault_secrets is not None and api.db_backup is not None
     assert api.db_backup.secret_store is None
+
+
+def test_a_read_replica_serves_the_backup_and_never_the_restore() -> None:
+    def replica(raw: dict[str, Any]) -> None:
+        svc(raw)["dbBackup"]["database"]["readHost"] = "shop-replica.internal"
+
+    config = service_config("staging", replica).db_backup
+    assert config is not None
+    assert config.database.backup_endpoint == ("shop-replica.internal", config.database.port)
+    # The restore check's default target is the primary: a standby cannot take a restore.
+    assert config.restore_target.host == config.database.host
+
+    def replica_port(raw: dict[str, Any]) -> None:
+        replica(raw)
+        svc(raw)["dbBackup"]["database"]["readPort"] = 6432
+
+    other = service_config("staging", replica_port).db_backup
+    assert other is not None
+    assert other.database.backup_endpoint == ("shop-replica.internal", 6432)
 
 
 def test_the_restore_target_keeps_its_own_database_default() -> None:

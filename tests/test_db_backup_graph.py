@@ -106,23 +106,32 @@ def pod_spec(job: dict[str, Any]) -> dict[str, Any]:
 # --- AWS ----------------------------------------------------------------------------------
 
 
-def test_bucket_has_exactly_one_lifecycle_configuration_with_one_rule(
+def test_bucket_has_exactly_one_lifecycle_configuration_expiring_only_superseded_backups(
     graph: ResourceGraph,
 ) -> None:
     config = config_of(graph).bucket
     lifecycle = only(graph, LIFECYCLE)
     assert lifecycle.inputs["bucket"] == bucket_ref(graph)
+    # As the provider receives them: pulumi-aws's `and_` argument is the schema's `and`.
     assert lifecycle.inputs["rules"] == [
         {
-            "id": "expire-backups",
+            "id": "expire-superseded-backups",
+            "status": "Enabled",
+            "filter": {
+                "and": {"prefix": config.prefix, "tags": {"prodstack-backup": "superseded"}}
+            },
+            "expiration": {"days": config.retention_days},
+        },
+        {
+            "id": "clean-up-backup-prefix",
             "status": "Enabled",
             "filter": {"prefix": config.prefix},
-            "expiration": {"days": config.retention_days},
+            "expiration": {"expiredObjectDeleteMarker": True},
             "noncurrentVersionExpiration": {"noncurrentDays": config.noncurrent_version_days},
             "abortIncompleteMultipartUpload": {
                 "daysAfterInitiation": config.abort_incomplete_upload_days
             },
-        }
+        },
     ]
     # Noncurrent-version expiry means nothing until versioning is on.
     assert only(graph, VERSIONING).urn in lifecycle.dependencies

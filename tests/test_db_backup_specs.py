@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import inspect
 from typing import Any
 
 from hypothesis import given
@@ -68,7 +69,19 @@ def test_access_is_confined_to_the_prefix(
         assert not allowed(document, "s3:GetObject", outside)
         assert not allowed(document, "s3:PutObject", outside)
         assert not allowed(document, "s3:ListBucket", ARN, prefix=other)
-    for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutBucketPolicy"):
+    # Tags drive expiry: the backup job writes them, both jobs read them, on the prefix only.
+    assert allowed(document, "s3:GetObjectTagging", inside)
+    assert allowed(document, "s3:PutObjectTagging", inside) is write
+    if not other.startswith(prefix):
+        assert not allowed(document, "s3:PutObjectTagging", f"{ARN}/{other}x/postgresql.dump")
+    for action in (
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+        "s3:DeleteObjectTagging",
+        "s3:PutObjectVersionTagging",
+        "s3:PutBucketPolicy",
+        "s3:PutLifecycleConfiguration",
+    ):
         assert not allowed(document, action, inside)
     assert all(statement["Effect"] == "Allow" for statement in document["Statement"])
 
@@ -93,10 +106,10 @@ def test_trust_names_one_service_account(namespace: str, account: str) -> None:
     noncurrent=st.integers(1, 365),
     abort=st.integers(1, 30),
 )
-def test_one_lifecycle_rule_carries_every_expiry(
+def test_only_superseded_backups_expire(
     prefix: str, days: int, noncurrent: int, abort: int
 ) -> None:
-    rules = backup_storage.lifecycle_rules(
+    expiry, clean_up = backup_storage.lifecycle_rules(
         bucket(
             prefix=prefix,
             retentionDays=days,
@@ -104,13 +117,49 @@ def test_one_lifecycle_rule_carries_every_expiry(
             abortIncompleteUploadDays=abort,
         )
     )
-    assert len(rules) == 1
-    [rule] = rules
-    assert rule["status"] == "Enabled"
-    assert rule["filter"] == {"prefix": prefix}
-    assert rule["expiration"] == {"days": days}
-    assert rule["noncurrent_version_expiration"] == {"noncurrent_days": noncurrent}
-    assert rule["abort_incomplete_multipart_upload"] == {"days_after_initiation": abort}
+    assert expiry == {
+        "id": "expire-superseded-backups",
+        "status": "Enabled",
+        "filter": {"and_": {"prefix": prefix, "tags": {"prodstack-backup": "superseded"}}},
+        "expiration": {"days": days},
+    }
+    # Everything that needs no tag; S3 refuses tag filters with these actions.
+    assert clean_up == {
+        "id": "clean-up-backup-prefix",
+        "status": "Enabled",
+        "filter": {"prefix": prefix},
+        "expiration": {"expired_object_delete_marker": True},
+        "noncurrent_version_expiration": {"noncurrent_days": noncurrent},
+        "abort_incomplete_multipart_upload": {"days_after_initiation": abort},
+    }
+
+
+def test_lifecycle_rules_use_pulumi_aws_argument_names() -> None:
+    """The dicts are pulumi-aws v7 input types: every key must be an argument of its type."""
+    from pulumi_aws.s3 import _inputs
+
+    types = {
+        "rule": _inputs.BucketLifecycleConfigurationRuleArgs,
+        "filter": _inputs.BucketLifecycleConfigurationRuleFilterArgs,
+        "and_": _inputs.BucketLifecycleConfigurationRuleFilterAndArgs,
+        "expiration": _inputs.BucketLifecycleConfigurationRuleExpirationArgs,
+        "noncurrent_version_expiration": (
+            _inputs.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs
+        ),
+        "abort_incomplete_multipart_upload": (
+            _inputs.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs
+        ),
+    }
+
+    def check(kind: str, value: dict[str, Any]) -> None:
+        parameters = inspect.signature(types[kind].__init__).parameters
+        for key, inner in value.items():
+            assert key in parameters, f"{key!r} is not an argument of {types[kind].__name__}"
+            if isinstance(inner, dict) and key in types:
+                check(key, inner)
+
+    for rule in backup_storage.lifecycle_rules(bucket()):
+        check("rule", rule)
 
 
 def test_encryption_is_aes256_unless_a_key_is_named() -> None:
@@ -182,6 +231,53 @@ def test_backup_cron_job_spec() -> None:
         "items": [{"key": "backup-password", "path": "password"}],
         "defaultMode": 0o440,
     }
+
+
+def container_of(spec: dict[str, Any]) -> dict[str, Any]:
+    container: dict[str, Any]
+    [container] = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def env_of(spec: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container_of(spec)["env"]}
+
+
+def test_jobs_declare_their_ephemeral_storage_and_a_small_scratch_volume() -> None:
+    cfg = config(
+        backup={"ephemeralStorage": {"request": "64Mi", "limit": "128Mi"}, "scratchSize": "32Mi"}
+    )
+    for spec, job in (
+        (backup_jobs.backup_cron_job_spec(cfg, {}, wiring()), cfg.backup),
+        (backup_jobs.restore_check_cron_job_spec(cfg, {}, wiring()), cfg.restore_check),
+    ):
+        resources = container_of(spec)["resources"]
+        assert resources["requests"]["ephemeral-storage"] == job.ephemeral_storage.request
+        assert resources["limits"]["ephemeral-storage"] == job.ephemeral_storage.limit
+        assert resources["limits"]["memory"] == job.resources.limits.memory
+        pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+        [scratch] = [v for v in pod["volumes"] if v["name"] == "scratch"]
+        assert scratch == {"name": "scratch", "emptyDir": {"sizeLimit": job.scratch_size}}
+    assert (
+        container_of(backup_jobs.backup_cron_job_spec(cfg, {}, wiring()))["resources"]["limits"][
+            "ephemeral-storage"
+        ]
+        == "128Mi"
+    )
+
+
+def test_the_backup_reads_from_the_replica_and_the_restore_check_does_not() -> None:
+    database = {**staging_db_backup()["database"], "readHost": "replica.internal"}
+    cfg = config(database=database, backup={"exactCountMaxSize": "256Mi"})
+    backup = env_of(backup_jobs.backup_cron_job_spec(cfg, {}, wiring()))
+    assert (backup["PGHOST"], backup["PGPORT"]) == ("replica.internal", str(cfg.database.port))
+    assert backup["BACKUP_EXACT_COUNT_MAX_BYTES"] == str(256 * 1024**2)
+    restore = env_of(backup_jobs.restore_check_cron_job_spec(cfg, {}, wiring()))
+    assert restore["PGHOST"] == cfg.database.host
+    assert (
+        restore["RESTORE_ESTIMATE_TOLERANCE_PERCENT"],
+        restore["RESTORE_ESTIMATE_TOLERANCE_ROWS"],
+    ) == ("20", "1000")
 
 
 def test_restore_check_defaults_to_the_backup_server_maintenance_database() -> None:

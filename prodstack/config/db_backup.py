@@ -18,6 +18,7 @@ from prodstack.config.types import (
     Port,
     PositiveInt,
     duration_seconds,
+    memory_bytes,
 )
 
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]*[A-Za-z0-9])?$")
@@ -158,6 +159,36 @@ class DatabaseConnection(ConfigModel):
         return self
 
 
+class SourceDatabase(DatabaseConnection):
+    """The database backed up. ``readHost`` (and ``readPort``) name a hot standby the backup
+    job reads from instead of ``host``, keeping the dump's load off the primary; it must be one
+    server (an instance endpoint, not a load-balanced reader endpoint): the dump's snapshot
+    lives on the server that exported it. ``host`` stays the restore check's default target."""
+
+    read_host: Host | None = None
+    read_port: Port | None = None
+
+    @model_validator(mode="after")
+    def _read_port_needs_a_read_host(self) -> SourceDatabase:
+        if self.read_port is not None and self.read_host is None:
+            raise_violations(
+                [
+                    Violation(
+                        ("readPort",),
+                        "readPort is the port of readHost: give readHost too, or remove it",
+                    )
+                ]
+            )
+        return self
+
+    @property
+    def backup_endpoint(self) -> tuple[str, int]:
+        """Where the backup job connects: the read replica when there is one."""
+        if self.read_host is None:
+            return self.host, self.port
+        return self.read_host, self.read_port or self.port
+
+
 class RestoreTarget(DatabaseConnection):
     """The server the restore check restores into; ``database`` is the maintenance database it
     connects to in order to create and drop the scratch database."""
@@ -166,7 +197,8 @@ class RestoreTarget(DatabaseConnection):
 
 
 class BackupBucket(ConfigModel):
-    """The S3 bucket: versioned, encrypted, private, TLS-only, with one lifecycle rule."""
+    """The S3 bucket: versioned, encrypted, private, TLS-only; its lifecycle rules expire only
+    superseded backups (``retentionDays`` after they were made)."""
 
     name: (
         Annotated[
@@ -208,6 +240,23 @@ class JobSecurity(ConfigModel):
     fs_group: Annotated[int, Field(ge=1)] = 10001
 
 
+class EphemeralStorage(ConfigModel):
+    """The job container's ``ephemeral-storage`` request and limit: the scheduler places the pod
+    where the node has that much disk, and the kubelet evicts this pod (never the app's) when
+    it writes more. The jobs stream the dump; they write only small files and their logs."""
+
+    request: MemoryQuantity = "128Mi"
+    limit: MemoryQuantity = "256Mi"
+
+    @model_validator(mode="after")
+    def _request_within_limit(self) -> EphemeralStorage:
+        if memory_bytes(self.request) > memory_bytes(self.limit):
+            raise_violations(
+                [Violation(("request",), f"{self.request} is more than the limit {self.limit}")]
+            )
+        return self
+
+
 _JOB_RESOURCES = Resources(
     requests=ResourceAmounts(cpu="250m", memory="256Mi"),
     limits=ResourceAmounts(cpu="1", memory="1Gi"),
@@ -225,14 +274,37 @@ class JobSchedule(ConfigModel):
     backoff_limit: NonNegativeInt = 2
     successful_jobs_history_limit: NonNegativeInt = 7
     failed_jobs_history_limit: NonNegativeInt = 3
-    scratch_size: MemoryQuantity = "10Gi"
+    scratch_size: MemoryQuantity = "64Mi"
+    ephemeral_storage: EphemeralStorage = EphemeralStorage()
     resources: Resources = _JOB_RESOURCES
+
+    @model_validator(mode="after")
+    def _scratch_within_storage_limit(self) -> JobSchedule:
+        if memory_bytes(self.scratch_size) > memory_bytes(self.ephemeral_storage.limit):
+            raise_violations(
+                [
+                    Violation(
+                        ("scratchSize",),
+                        f"{self.scratch_size} is more than ephemeralStorage.limit "
+                        f"{self.ephemeral_storage.limit}, which the scratch volume counts "
+                        "against; the jobs stream the dump, 64Mi is plenty",
+                    )
+                ]
+            )
+        return self
 
 
 class BackupJob(JobSchedule):
-    """The nightly pg_dump to S3."""
+    """The nightly pg_dump to S3. Tables up to ``exactCountMaxSize`` (their main fork, as
+    ``pg_relation_size``) are counted exactly inside the dump's snapshot; larger ones get the
+    catalog's estimate (``pg_class.reltuples``), so no huge table is scanned twice."""
 
     schedule: Schedule = "0 2 * * *"
+    exact_count_max_size: MemoryQuantity = "1Gi"
+
+    @property
+    def exact_count_max_bytes(self) -> int:
+        return memory_bytes(self.exact_count_max_size)
 
 
 class RestoreCheckJob(JobSchedule):
@@ -240,7 +312,9 @@ class RestoreCheckJob(JobSchedule):
 
     ``database`` is the server to restore into (default: the backup's server, connecting to
     its ``postgres`` database); ``maxBackupAge`` fails the check when the latest backup is
-    older (null: no limit).
+    older (null: no limit). A table the backup only estimated passes when its restored count is
+    within ``estimateTolerancePercent`` of the estimate or ``estimateToleranceRows`` of it,
+    whichever allows more.
     """
 
     schedule: Schedule = "0 5 * * *"
@@ -250,6 +324,8 @@ class RestoreCheckJob(JobSchedule):
         _check_pattern(_SCRATCH_DATABASE, "must be lower-case letters, digits and '_' (<= 63)"),
     ] = "prodstack_restore_check"
     max_backup_age: Duration | None = "26h"
+    estimate_tolerance_percent: Annotated[int, Field(ge=0, le=100)] = 20
+    estimate_tolerance_rows: NonNegativeInt = 1000
 
     @property
     def max_backup_age_seconds(self) -> int:
@@ -274,7 +350,7 @@ class DbBackupConfig(ConfigModel):
             "(arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>)",
         ),
     ]
-    database: DatabaseConnection
+    database: SourceDatabase
     bucket: BackupBucket
     secret_store: SecretStoreRef | None = None
     backup: BackupJob = BackupJob()
@@ -307,7 +383,7 @@ class DbBackupConfig(ConfigModel):
         """Where the restore check restores: its own server, or the backup's."""
         if self.restore_check.database is not None:
             return self.restore_check.database
-        source = self.database.model_dump(exclude={"database"})
+        source = self.database.model_dump(exclude={"database", "read_host", "read_port"})
         return RestoreTarget.model_validate(source)
 
     def vault_password_paths(self) -> list[tuple[str, ...]]:

@@ -101,10 +101,11 @@ def password_ref(database: DatabaseConnection, job: str, wiring: JobWiring) -> t
     return wiring.credentials_secret, CREDENTIAL_KEYS[job]
 
 
-def _database_env(database: DatabaseConnection) -> list[Manifest]:
+def _database_env(database: DatabaseConnection, endpoint: tuple[str, int]) -> list[Manifest]:
+    host, port = endpoint
     env = [
-        {"name": "PGHOST", "value": database.host},
-        {"name": "PGPORT", "value": str(database.port)},
+        {"name": "PGHOST", "value": host},
+        {"name": "PGPORT", "value": str(port)},
         {"name": "PGDATABASE", "value": database.database},
         {"name": "PGUSER", "value": database.user},
         {"name": "PGSSLMODE", "value": database.ssl_mode},
@@ -170,6 +171,15 @@ MOUNTS: list[Manifest] = [
 ]
 
 
+def job_resources(job: JobSchedule) -> Manifest:
+    """CPU and memory as configured, plus ``ephemeral-storage``: the scheduler counts the pod's
+    disk (its scratch volume and logs) and the kubelet evicts only this pod if it writes more."""
+    resources = resource_requirements(job.resources)
+    resources["requests"]["ephemeral-storage"] = job.ephemeral_storage.request
+    resources["limits"]["ephemeral-storage"] = job.ephemeral_storage.limit
+    return resources
+
+
 def job_pod_spec(
     config: DbBackupConfig,
     *,
@@ -178,12 +188,14 @@ def job_pod_spec(
     database: DatabaseConnection,
     job: JobSchedule,
     wiring: JobWiring,
+    endpoint: tuple[str, int] | None = None,
     extra_env: list[Manifest] | None = None,
 ) -> Manifest:
-    """A pod that runs one script once: restricted profile, read-only root, a scratch volume
-    for the dump, the password as a file, and only the IRSA token (no Kubernetes API token)."""
+    """A pod that runs one script once: restricted profile, read-only root, a small scratch
+    volume (the dump streams, it never lands there), the password as a file, and only the IRSA
+    token (no Kubernetes API token). ``endpoint`` overrides the database's host and port."""
     env = [
-        *_database_env(database),
+        *_database_env(database, endpoint or (database.host, database.port)),
         *_aws_env(config, wiring),
         *(extra_env or []),
         {"name": "SCRATCH_DIR", "value": SCRATCH_DIR},
@@ -204,7 +216,7 @@ def job_pod_spec(
                 "imagePullPolicy": config.image_pull_policy,
                 "command": ["/bin/bash", f"{SCRIPTS_DIR}/{script}"],
                 "env": env,
-                "resources": resource_requirements(job.resources),
+                "resources": job_resources(job),
                 "securityContext": container_security_context(config.security),
                 "volumeMounts": [dict(mount) for mount in MOUNTS],
             }
@@ -245,6 +257,13 @@ def backup_cron_job_spec(
         database=config.database,
         job=config.backup,
         wiring=wiring,
+        endpoint=config.database.backup_endpoint,
+        extra_env=[
+            {
+                "name": "BACKUP_EXACT_COUNT_MAX_BYTES",
+                "value": str(config.backup.exact_count_max_bytes),
+            }
+        ],
     )
     return _annotated(cron_job_spec(config.backup, labels, pod), wiring)
 
@@ -263,6 +282,14 @@ def restore_check_cron_job_spec(
         extra_env=[
             {"name": "RESTORE_DATABASE", "value": check.scratch_database},
             {"name": "BACKUP_MAX_AGE_SECONDS", "value": str(check.max_backup_age_seconds)},
+            {
+                "name": "RESTORE_ESTIMATE_TOLERANCE_PERCENT",
+                "value": str(check.estimate_tolerance_percent),
+            },
+            {
+                "name": "RESTORE_ESTIMATE_TOLERANCE_ROWS",
+                "value": str(check.estimate_tolerance_rows),
+            },
         ],
     )
     return _annotated(cron_job_spec(check, labels, pod), wiring)

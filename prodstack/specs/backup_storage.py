@@ -13,7 +13,13 @@ from prodstack.config.db_backup import BackupBucket
 IAM_VERSION = "2012-10-17"
 STS_AUDIENCE = "sts.amazonaws.com"
 OBJECT_OWNERSHIP = "BucketOwnerEnforced"
-LIFECYCLE_RULE_ID = "expire-backups"
+# The backup scripts tag every object of a backup (prodstack/scripts/common.sh): `current`
+# while it may be the latest, `superseded` once a newer backup is the latest.
+BACKUP_TAG_KEY = "prodstack-backup"
+BACKUP_TAG_CURRENT = "current"
+BACKUP_TAG_SUPERSEDED = "superseded"
+EXPIRY_RULE_ID = "expire-superseded-backups"
+CLEAN_UP_RULE_ID = "clean-up-backup-prefix"
 
 Document = dict[str, Any]
 
@@ -42,20 +48,36 @@ def encryption_rule(bucket: BackupBucket) -> Document:
 
 
 def lifecycle_rules(bucket: BackupBucket) -> list[Document]:
-    """The bucket's only lifecycle rule, on the backup prefix: backups expire after the
-    retention period, overwritten or expired versions some days later, and abandoned
-    multipart uploads (a backup that died mid-upload) are cleaned up."""
+    """Two rules on the backup prefix (pulumi-aws v7 ``BucketLifecycleConfiguration`` shape).
+
+    Expiry selects only objects tagged superseded: the newest successful backup is never
+    superseded, so it survives however long backups stop. The clean-up rule takes what needs
+    no tag: noncurrent versions (an overwritten ``latest``, an expired backup) some days later,
+    multipart uploads a killed job left, and the delete markers expiry leaves. S3 refuses tag
+    filters on the last two actions, hence the second rule.
+    """
     return [
         {
-            "id": LIFECYCLE_RULE_ID,
+            "id": EXPIRY_RULE_ID,
+            "status": "Enabled",
+            "filter": {
+                "and_": {
+                    "prefix": bucket.prefix,
+                    "tags": {BACKUP_TAG_KEY: BACKUP_TAG_SUPERSEDED},
+                }
+            },
+            "expiration": {"days": bucket.retention_days},
+        },
+        {
+            "id": CLEAN_UP_RULE_ID,
             "status": "Enabled",
             "filter": {"prefix": bucket.prefix},
-            "expiration": {"days": bucket.retention_days},
+            "expiration": {"expired_object_delete_marker": True},
             "noncurrent_version_expiration": {"noncurrent_days": bucket.noncurrent_version_days},
             "abort_incomplete_multipart_upload": {
                 "days_after_initiation": bucket.abort_incomplete_upload_days
             },
-        }
+        },
     ]
 
 
@@ -111,13 +133,14 @@ def irsa_trust_policy(
 
 
 def backup_access_policy(bucket_arn: str, bucket: BackupBucket, *, write: bool) -> Document:
-    """Least privilege on the backup prefix: list it, read it, and (for the backup job) write
-    it. Nothing may delete: expiry is the lifecycle rule's job, so a stolen job credential
-    cannot erase the backups."""
+    """Least privilege on the backup prefix: list it, read it and its tags, and (for the backup
+    job) write it and tag it. Nothing may delete: expiry is the lifecycle rule's job, so a
+    stolen job credential cannot erase the backups. (It could tag the newest backup superseded;
+    the restore check fails when the latest backup carries that tag.)"""
     prefix = bucket.prefix
-    object_actions = ["s3:GetObject"]
+    object_actions = ["s3:GetObject", "s3:GetObjectTagging"]
     if write:
-        object_actions += ["s3:PutObject", "s3:AbortMultipartUpload"]
+        object_actions += ["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"]
     statements: list[Document] = [
         {
             "Sid": "ListBackupPrefix",

@@ -17,18 +17,20 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
+from botocore.config import Config
 
 from tests.support.stacks import ROOT
 from tests.support.tools import require
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import TagTypeDef
 
 TOOLS_DIR = Path(os.environ.get("PRODSTACK_TOOLS_DIR", ROOT / ".tools"))
 AWS_VENV = TOOLS_DIR / "aws-test"
@@ -120,6 +122,10 @@ class S3:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
             region_name="us-east-1",
+            # moto reports a multipart object's composite CRC32 without S3's "-<parts>"
+            # suffix, so botocore would check it as a whole-object checksum and fail; the
+            # tests compare sizes and sha256 themselves.
+            config=Config(response_checksum_validation="when_required"),
         )
 
     def env(self) -> dict[str, str]:
@@ -132,6 +138,10 @@ class S3:
             "AWS_MAX_ATTEMPTS": "1",
             "AWS_CONFIG_FILE": "/dev/null",
             "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            # moto drops the "-<parts>" suffix of a copied multipart object's composite CRC32,
+            # which the CLI would then check as a whole-object checksum; S3 does not. The
+            # scripts verify size and sha256 of every dump they read themselves.
+            "AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required",
         }
 
     def make_bucket(self, bucket: str) -> None:
@@ -146,6 +156,14 @@ class S3:
     def keys(self, bucket: str, prefix: str = "") -> list[str]:
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def tags(self, bucket: str, key: str) -> dict[str, str]:
+        found = self.client.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+        return {tag["Key"]: tag["Value"] for tag in found}
+
+    def set_tags(self, bucket: str, key: str, tags: dict[str, str]) -> None:
+        tag_set: list[TagTypeDef] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        self.client.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tag_set})
 
     def copy_prefix(self, bucket: str, source: str, target: str) -> None:
         for key in self.keys(bucket, source):
@@ -164,6 +182,98 @@ class ScriptRun:
     @property
     def lines(self) -> list[str]:
         return self.log.splitlines()
+
+
+def _start_cluster(bindir: Path, data: Path, root: Path, port: int, prefix: list[str]) -> None:
+    server_options = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    )
+    started = subprocess.run(
+        [
+            *prefix,
+            str(bindir / "pg_ctl"),
+            "--pgdata",
+            str(data),
+            "--log",
+            str(root / "server.log"),
+            "--options",
+            server_options,
+            "--wait",
+            "--silent",
+            "start",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if started.returncode != 0:
+        log = (root / "server.log").read_text() if (root / "server.log").exists() else ""
+        raise AssertionError(f"PostgreSQL did not start: {started.stderr}\n{log}")
+
+
+def _stop_cluster(bindir: Path, data: Path, prefix: list[str]) -> None:
+    subprocess.run(
+        [*prefix, str(bindir / "pg_ctl"), "--pgdata", str(data), "--mode", "immediate", "stop"],
+        capture_output=True,
+        check=False,
+    )
+
+
+def start_standby(primary: Postgres) -> Iterator[Postgres]:
+    """A hot standby of ``primary`` (pg_basebackup, streaming replication) on its own port,
+    caught up with the primary when it is handed out; stopped and removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="prodstack-standby-"))
+    data = root / "data"
+    passfile = root / "replication.pgpass"
+    passfile.write_text(f"*:*:*:{SUPERUSER}:{SUPERUSER_PASSWORD}\n")
+    passfile.chmod(0o600)
+    if primary.owner:
+        account = pwd.getpwnam(primary.owner)
+        shutil.chown(root, account.pw_uid, account.pw_gid)
+        shutil.chown(passfile, account.pw_uid, account.pw_gid)
+    prefix = _as_cluster_owner(primary.owner)
+    subprocess.run(
+        [
+            *prefix,
+            str(primary.bindir / "pg_basebackup"),
+            "--host=127.0.0.1",
+            f"--port={primary.port}",
+            f"--username={SUPERUSER}",
+            f"--pgdata={data}",
+            "--write-recovery-conf",
+            "--wal-method=stream",
+            "--checkpoint=fast",
+            "--no-sync",
+        ],
+        env={
+            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "PGPASSFILE": str(passfile),
+            "PGSSLMODE": "disable",
+        },
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    _start_cluster(primary.bindir, data, root, port, prefix)
+    standby = Postgres(bindir=primary.bindir, port=port, root=root, owner=primary.owner)
+    standby.passfile.write_text(f"*:*:*:{SUPERUSER}:{SUPERUSER_PASSWORD}\n")
+    standby.passfile.chmod(0o600)
+    try:
+        wait_until_replayed(primary, standby)
+        yield standby
+    finally:
+        _stop_cluster(primary.bindir, data, prefix)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_until_replayed(primary: Postgres, standby: Postgres, timeout: float = 60) -> None:
+    """Until the standby has replayed everything the primary has written so far."""
+    target = primary.psql("SELECT pg_current_wal_lsn()")
+    deadline = time.monotonic() + timeout
+    while standby.psql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn") != "t":
+        assert time.monotonic() < deadline, "the standby did not catch up"
+        time.sleep(0.1)
 
 
 def start_postgres() -> Iterator[Postgres]:
@@ -208,42 +318,14 @@ def start_postgres() -> Iterator[Postgres]:
         check=True,
         capture_output=True,
     )
-    server_options = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    )
-    started = subprocess.run(
-        [
-            *prefix,
-            str(bindir / "pg_ctl"),
-            "--pgdata",
-            str(data),
-            "--log",
-            str(root / "server.log"),
-            "--options",
-            server_options,
-            "--wait",
-            "--silent",
-            "start",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if started.returncode != 0:
-        log = (root / "server.log").read_text() if (root / "server.log").exists() else ""
-        raise AssertionError(f"PostgreSQL did not start: {started.stderr}\n{log}")
+    _start_cluster(bindir, data, root, port, prefix)
     server = Postgres(bindir=bindir, port=port, root=root, owner=owner)
     server.passfile.write_text(f"*:*:*:{SUPERUSER}:{SUPERUSER_PASSWORD}\n")
     server.passfile.chmod(0o600)
     try:
         yield server
     finally:
-        subprocess.run(
-            [*prefix, str(bindir / "pg_ctl"), "--pgdata", str(data), "--mode", "immediate", "stop"],
-            capture_output=True,
-            check=False,
-        )
+        _stop_cluster(bindir, data, prefix)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -278,20 +360,37 @@ def start_s3() -> Iterator[S3]:
         process.wait(timeout=10)
 
 
-def run_script(
-    script: Path, env: Mapping[str, str], *, shims: Path | None = None, timeout: float = 120
-) -> ScriptRun:
-    """Run a backup script with exactly the given environment, as a pod would; the AWS CLI on
-    PATH, and ``shims`` (fault-injecting wrappers) ahead of everything when given."""
+def script_command(
+    script: Path, env: Mapping[str, str], *, shims: Path | None, wrapper: Sequence[str]
+) -> tuple[list[str], dict[str, str]]:
     path = [str(AWS_VENV / "bin"), env.get("PATH", "/usr/bin:/bin")]
     if shims is not None:
         path.insert(0, str(shims))
+    return [*wrapper, "bash", str(script)], {**env, "PATH": ":".join(path)}
+
+
+def run_script(
+    script: Path,
+    env: Mapping[str, str],
+    *,
+    shims: Path | None = None,
+    wrapper: Sequence[str] = (),
+    timeout: float = 300,
+) -> ScriptRun:
+    """Run a backup script with exactly the given environment, as a pod would; the AWS CLI on
+    PATH, ``shims`` (fault-injecting wrappers) ahead of everything when given, and under
+    ``wrapper`` (e.g. prlimit) when given."""
+    command, full_env = script_command(script, env, shims=shims, wrapper=wrapper)
     completed = subprocess.run(
-        ["bash", str(script)],
-        env={**env, "PATH": ":".join(path)},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+        command, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
     )
     return ScriptRun(completed.returncode, completed.stdout + completed.stderr)
+
+
+def start_script(
+    script: Path, env: Mapping[str, str], log: Path, *, wrapper: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """Start a script in the background, its output going to ``log``."""
+    command, full_env = script_command(script, env, shims=None, wrapper=wrapper)
+    with log.open("wb") as out:
+        return subprocess.Popen(command, env=full_env, stdout=out, stderr=subprocess.STDOUT)
