@@ -23,22 +23,30 @@ from prodstack.specs.alerts import ALERT_NAMES
 from prodstack.specs.canary import CANARY_HASH_ARG
 from prodstack.synth import ResourceGraph
 from tests.support import promtool
-from tests.support.stacks import ROOT
+from tests.support.stacks import API, ROOT, environment
 
 PROMTOOL_TESTS = sorted((ROOT / "tests" / "promtool").glob("*.yaml"))
 NAMESPACE = "shop-production"
-APP = "shop-api"
+APP = API
+
+
+def api_groups(production: ResourceGraph) -> list[dict[str, Any]]:
+    """The rule groups of the API's PrometheusRule: the service the unit tests are about."""
+    return promtool.rule_groups(production)[f"{APP}-rules"]
 
 
 def _production_rules(production: ResourceGraph, directory: Path) -> Path:
-    (groups,) = promtool.rule_groups(production).values()
-    return promtool.write_rules(groups, directory / "rules.yaml")
+    return promtool.write_rules(api_groups(production), directory / "rules.yaml")
 
 
 def ha_floor(production: ResourceGraph) -> int:
     """LowReplicas' threshold in the rendered rule: the floor is the stack's to choose."""
-    (groups,) = promtool.rule_groups(production).values()
-    (expr,) = [r["expr"] for g in groups for r in g["rules"] if r.get("alert") == "LowReplicas"]
+    (expr,) = [
+        r["expr"]
+        for g in api_groups(production)
+        for r in g["rules"]
+        if r.get("alert") == "LowReplicas"
+    ]
     match = re.search(r"< (\d+)$", expr)
     assert match, expr
     return int(match.group(1))
@@ -54,7 +62,8 @@ def _run_unit_tests(test_file: Path, directory: Path, floor: int) -> tuple[int, 
 
 def test_promtool_checks_every_rendered_rule(graph: ResourceGraph, tmp_path: Path) -> None:
     rules = promtool.rule_groups(graph)
-    assert rules, "every stack here configures observability"
+    # Every stack here configures observability, and every service gets its own rule.
+    assert sorted(rules) == sorted(f"{name}-rules" for name in environment(graph.stack).services)
     for name, groups in rules.items():
         path = promtool.write_rules(groups, tmp_path / f"{name}.yaml")
         result = promtool.run("check", "rules", path.name, cwd=tmp_path)
@@ -88,8 +97,12 @@ def _alert_cases() -> dict[str, dict[str, bool]]:
 def test_every_rendered_alert_has_unit_tests_that_fire_and_stay_silent(
     production: ResourceGraph,
 ) -> None:
-    (groups,) = promtool.rule_groups(production).values()
-    alerts = {rule["alert"] for group in groups for rule in group["rules"] if "alert" in rule}
+    alerts = {
+        rule["alert"]
+        for group in api_groups(production)
+        for rule in group["rules"]
+        if "alert" in rule
+    }
     assert alerts == set(ALERT_NAMES)
     cases = _alert_cases()
     for alert in sorted(alerts):
@@ -125,7 +138,7 @@ REFERENCE_EXPRESSIONS = {
 def test_unit_tests_reject_the_reference_expressions(
     alert: str, production: ResourceGraph, tmp_path: Path
 ) -> None:
-    (groups,) = promtool.rule_groups(production).values()
+    groups = api_groups(production)
     reference = Template(REFERENCE_EXPRESSIONS[alert]).substitute(floor=ha_floor(production))
     broken: list[dict[str, Any]] = [
         {

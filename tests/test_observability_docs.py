@@ -14,11 +14,11 @@ from pydantic import BaseModel
 
 from prodstack import metric_contract as mc
 from prodstack.components.observability import ObservabilityArgs
-from prodstack.config import ObservabilityConfig, parse_environment
+from prodstack.config import ObservabilityConfig, ServiceObservability
 from prodstack.specs.alerts import ALERT_NAMES, RUNBOOK_DIR
 from prodstack.synth import ResourceGraph, synthesize
 from tests.support import promtool
-from tests.support.stacks import ROOT, raw_config
+from tests.support.stacks import ROOT, environment
 
 DOCS = ROOT / "docs"
 RUNBOOK_SECTIONS = (
@@ -30,20 +30,23 @@ RUNBOOK_SECTIONS = (
 
 
 def test_every_runbook_url_points_at_a_runbook_with_every_section(graph: ResourceGraph) -> None:
-    env = parse_environment(raw_config(graph.stack))
+    env = environment(graph.stack)
     assert env.observability is not None
     base = env.observability.runbook_base_url
-    (rule,) = graph.kind("PrometheusRule")
-    alerts = [r for g in rule.inputs["spec"]["groups"] for r in g["rules"] if "alert" in r]
-    for alert in alerts:
-        url = alert["annotations"]["runbook_url"]
-        assert url.startswith(base), url
-        path = ROOT / url.removeprefix(base)
-        assert path == ROOT / RUNBOOK_DIR / f"{alert['alert']}.md"
-        text = path.read_text()
-        assert text.startswith(f"# {alert['alert']}\n")
-        for section in RUNBOOK_SECTIONS:
-            assert section in text, (path.name, section)
+    rules = graph.kind("PrometheusRule")
+    assert len(rules) == len(env.services)  # every service is watched, each by its own rule
+    for rule in rules:
+        alerts = [r for g in rule.inputs["spec"]["groups"] for r in g["rules"] if "alert" in r]
+        assert alerts
+        for alert in alerts:
+            url = alert["annotations"]["runbook_url"]
+            assert url.startswith(base), url
+            path = ROOT / url.removeprefix(base)
+            assert path == ROOT / RUNBOOK_DIR / f"{alert['alert']}.md"
+            text = path.read_text()
+            assert text.startswith(f"# {alert['alert']}\n")
+            for section in RUNBOOK_SECTIONS:
+                assert section in text, (path.name, section)
 
 
 def test_runbooks_are_exactly_the_alerts() -> None:
@@ -73,7 +76,8 @@ def _config_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
 def test_component_page_documents_every_key_and_input() -> None:
     text = (DOCS / "components" / "observability.md").read_text()
     documented = set(re.findall(r"^\| `([\w.]+)` \|", text, flags=re.MULTILINE))
-    keys = _config_keys(ObservabilityConfig)
+    # The platform's keys (prodstack:observability) and each service's (its alerts).
+    keys = _config_keys(ObservabilityConfig) + _config_keys(ServiceObservability)
     assert len(keys) > 25
     assert set(keys) <= documented, set(keys) - documented
     inputs = {f.name for f in dataclasses.fields(ObservabilityArgs)}

@@ -36,7 +36,7 @@ def default_deny_per_namespace(
                 (
                     f"namespace {namespace!r} has no default-deny NetworkPolicy (podSelector {{}}, "
                     "policyTypes Ingress and Egress, no rules): every pod there is open; add one "
-                    "(SecurityBaseline does)"
+                    "(NamespaceBaseline does)"
                 ),
             )
 

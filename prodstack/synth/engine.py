@@ -172,10 +172,6 @@ def synthesize(
             mocks_ = PlaceholderMocks(stack_outputs)
             monitor = RecordingMonitor(mocks_)
             mocks.set_mocks(mocks_, project=project, stack=stack, preview=False, monitor=monitor)
-            # The outputs a run waits for, this run's own: set_mocks leaves the set to the
-            # ContextVar's default, which pulumi/_utils.py ContextProperty.fset shares across
-            # threads, so a failed run's tasks (on its closed loop) would stall the next run.
-            settings.SETTINGS.outputs = set()
             settings.SETTINGS.root_directory = (
                 None if root_directory is None else str(root_directory)
             )
