@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -179,21 +180,26 @@ class RecordingMonitor(mocks.MockMonitor):
         self._aliases: dict[str, tuple[str, ...]] = {}
         self._objects: dict[tuple[str, str, str, str], str] = {}
         self._provider_namespaces: dict[str, str] = {}
+        # The SDK registers resources from an executor's threads: every check-then-record of
+        # the URN and object tables holds this lock, or two duplicates can both pass the check.
+        self._lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         return engine_urn(get_stack(), get_project(), parent, type_, name)
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
-        if urn in self._urns:
-            raise DuplicateResourceError(
-                f"duplicate resource URN {urn}; give one of the resources another name"
-            )
+        with self._lock:
+            if urn in self._urns:
+                raise DuplicateResourceError(
+                    f"duplicate resource URN {urn}; give one of the resources another name"
+                )
+            self._urns.add(urn)
         response, received = self._register(request)
-        self._urns.add(urn)
         inputs = normalize(received)
         aliases = self._alias_urns(request)
-        self._aliases[urn] = aliases
+        with self._lock:
+            self._aliases[urn] = aliases
         resource = Resource(
             urn=urn,
             type=request.type,
@@ -207,9 +213,12 @@ class RecordingMonitor(mocks.MockMonitor):
             retain_on_delete=bool(request.retainOnDelete),
             aliases=aliases,
         )
-        if resource.type == KUBERNETES_PROVIDER_TYPE and isinstance(inputs.get("namespace"), str):
-            self._provider_namespaces[urn] = inputs["namespace"]
-        self._check_object(resource)
+        with self._lock:
+            if resource.type == KUBERNETES_PROVIDER_TYPE and isinstance(
+                inputs.get("namespace"), str
+            ):
+                self._provider_namespaces[urn] = inputs["namespace"]
+            self._check_object(resource)
         self.recorded.append(resource)
         return response
 
@@ -257,7 +266,8 @@ class RecordingMonitor(mocks.MockMonitor):
         return tuple(dict.fromkeys(a for a in (*own, *inherited) if a))
 
     def _check_object(self, resource: Resource) -> None:
-        """The same Kubernetes object declared twice is an error naming both declarations."""
+        """The same Kubernetes object declared twice is an error naming both declarations
+        (called with the lock held)."""
         if not resource.is_kubernetes_object:
             return
         kind = resource.kind
