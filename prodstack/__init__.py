@@ -1,6 +1,8 @@
 """prodstack: Pulumi components for running services in production on Kubernetes and AWS.
 
-Everything public is importable from here; names load lazily, so ``import prodstack`` stays
+Every component, configuration model, plan function and the offline engine's entry points are
+importable from here (the guardrails are ``from prodstack.check import check``: the subpackage
+owns that name); names load lazily, so ``import prodstack`` stays
 cheap for programs that use one component (and never pays for pulumi_aws unless a component
 needs it: only DbBackup does).
 """
@@ -48,7 +50,6 @@ _EXPORTS = {
     "ObservabilityArgs": "prodstack.components.observability",
     "ObservabilityConfig": "prodstack.config",
     "PodWiring": "prodstack.specs.pod",
-    "Report": "prodstack.check",
     "ResourceGraph": "prodstack.synth",
     "SecurityConfig": "prodstack.config",
     "ServiceConfig": "prodstack.config",
@@ -59,7 +60,6 @@ _EXPORTS = {
     "VaultSecretsArgs": "prodstack.components.vault_secrets",
     "VaultSecretsConfig": "prodstack.config",
     "call_flows": "prodstack.plan",
-    "check": "prodstack.check",
     "namespace_flows": "prodstack.plan",
     "parse_environment": "prodstack.config",
     "plan_environment": "prodstack.plan",
@@ -104,7 +104,6 @@ __all__ = [
     "ObservabilityArgs",
     "ObservabilityConfig",
     "PodWiring",
-    "Report",
     "ResourceGraph",
     "SecurityConfig",
     "ServiceConfig",
@@ -115,7 +114,6 @@ __all__ = [
     "VaultSecretsArgs",
     "VaultSecretsConfig",
     "call_flows",
-    "check",
     "namespace_flows",
     "parse_environment",
     "plan_environment",
@@ -125,8 +123,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from prodstack.check import Report as Report
-    from prodstack.check import check as check
     from prodstack.components.argocd_application import ArgoCDApplication as ArgoCDApplication
     from prodstack.components.argocd_application import (
         ArgoCDApplicationArgs as ArgoCDApplicationArgs,

@@ -39,6 +39,18 @@ def test_the_lazy_exports_the_public_names_and_the_typed_imports_agree() -> None
     assert typed == prodstack._EXPORTS
 
 
+def test_no_public_name_is_also_a_subpackage() -> None:
+    """Importing ``prodstack.check`` binds the module to ``prodstack.check``: a lazy export of
+    the same name would be a function before that import and a module after it."""
+    modules = {
+        path.stem if path.is_file() else path.name
+        for path in (ROOT / "prodstack").iterdir()
+        if (path.is_dir() and (path / "__init__.py").exists()) or path.suffix == ".py"
+    }
+    assert "check" in modules
+    assert not modules & set(prodstack.__all__)
+
+
 def test_importing_prodstack_does_not_import_pulumi_aws() -> None:
     code = (
         "import sys, prodstack\nfrom prodstack import CanaryApp\nprint('pulumi_aws' in sys.modules)"
