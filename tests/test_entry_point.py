@@ -21,6 +21,7 @@ from prodstack.specs.load_balancer import HEALTHCHECK, SSL_CERT, SSL_PORTS, TARG
 from prodstack.synth import Resource, ResourceGraph
 from tests.support.stacks import (
     API,
+    ROOT,
     WORKER,
     environment,
     key,
@@ -277,3 +278,36 @@ def test_the_routing_and_the_ingress_name_each_other(production: ResourceGraph) 
 
     found = [m for _, m in ingress_backends(changed(production, "Ingress", None, to_stable))]
     assert found and "no Rollout routes through this Ingress" in found[0]
+
+
+DOC = ROOT / "docs" / "components" / "entry-point.md"
+
+
+def test_the_docs_traffic_table_is_what_argo_rollouts_runs() -> None:
+    table = DOC.read_text().split("<!-- traffic table", 1)[1].split("\n\n", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    checked = 0
+    for row in rows[1:]:
+        stack, service, entry, replicas, steps = (c.strip() for c in row.strip("|").split("|"))
+        name = API if service == "every service" else service
+        config = service_config(stack, name=name)
+        count = int(replicas.split()[0])
+        routed = entry == "ALB"
+        expected = " · ".join(
+            f"{s.weight}% → {s.canary_pods}/{s.stable_pods} → {s.canary_percent:g}%"
+            for s in traffic_per_step(config.app.canary, count, routed=routed)
+        )
+        assert steps == expected, row
+        assert count == config.replica_range.minimum, row
+        checked += 1
+    assert checked == 7
+
+
+def test_the_docs_example_builds() -> None:
+    from prodstack.synth import synthesize
+
+    example = DOC.read_text().split("```python\n", 1)[1].split("```", 1)[0]
+    graph = synthesize(lambda: exec(compile(example, str(DOC), "exec"), {}), stack="docs")
+    assert graph.one("Ingress", "orders-alb").namespace == "orders"
+    strategy = graph.one("Rollout", "orders").inputs["spec"]["strategy"]["canary"]
+    assert strategy["trafficRouting"]["alb"]["ingress"] == "orders-alb"
