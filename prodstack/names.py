@@ -82,6 +82,11 @@ class ServiceNames:
         return f"{self.service}-nlb"
 
     @property
+    def ingress(self) -> str:
+        """The ALB entry point's Ingress."""
+        return f"{self.service}-alb"
+
+    @property
     def disruption_budget(self) -> str:
         return self.service
 
@@ -207,7 +212,10 @@ def derived_names(
     if service.autoscaling is not None:
         yield named(kinds.HORIZONTAL_POD_AUTOSCALER, names.autoscaler, "autoscaling")
     if service.load_balancer is not None:
-        yield named(kinds.SERVICE, names.load_balancer_service, "loadBalancer")
+        if service.load_balancer.type == "alb":
+            yield named(kinds.INGRESS, names.ingress, "loadBalancer")
+        else:
+            yield named(kinds.SERVICE, names.load_balancer_service, "loadBalancer")
     if service.ha is not None and service.ha.disruption_budget is not None:
         yield named(kinds.POD_DISRUPTION_BUDGET, names.disruption_budget, "ha")
     vault = service.vault_secrets

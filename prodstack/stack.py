@@ -15,6 +15,7 @@ from prodstack import ownership
 from prodstack.components.argocd_application import ArgoCDApplication, ArgoCDApplicationArgs
 from prodstack.components.autoscaling import Autoscaling, AutoscalingArgs
 from prodstack.components.canary_app import CanaryApp, CanaryAppArgs
+from prodstack.components.entry_point import EntryPoint, EntryPointArgs
 from prodstack.components.ha_policy import HAPolicy, HAPolicyArgs
 from prodstack.components.namespace_baseline import NamespaceBaseline, NamespaceBaselineArgs
 from prodstack.components.observability import Observability, ObservabilityArgs
@@ -141,16 +142,33 @@ def register_service(
             HAPolicyArgs(identity=identity, ha=config.ha, replicas=config.replica_range),
             opts=in_namespace,
         )
+    entry = None
+    if config.load_balancer is not None:
+        # Before the app: an ALB Rollout names its Ingress, and pods need the load balancer's
+        # target groups to exist to get their readiness gates.
+        entry = EntryPoint(
+            name,
+            EntryPointArgs(
+                identity=identity,
+                load_balancer=config.load_balancer,
+                health_path=plan.app.probes.readiness.path,
+                drain=plan.drain,
+                routing=plan.routing,
+            ),
+            opts=in_namespace,
+        )
+        before_app.append(entry)
     app = CanaryApp(
         name,
         CanaryAppArgs(
-            app=config.app,
+            app=plan.app,
             namespace=plan.namespace,
             instance=identity.instance,
             replicas=plan.replicas,
             environment=plan.environment,
             scheduling=ha.scheduling if ha is not None else None,
             wiring=wiring,
+            traffic_routing=plan.routing,
         ),
         opts=pulumi.ResourceOptions.merge(placed, pulumi.ResourceOptions(depends_on=before_app)),
     )
@@ -162,19 +180,14 @@ def register_service(
         "canaryServiceName": app.canary_service_name,
         "networkPolicies": security.network_policy_names,
     }
-    if config.autoscaling is not None or config.load_balancer is not None:
-        scaling = Autoscaling(
+    if entry is not None:
+        outputs["loadBalancerHostname"] = entry.load_balancer_hostname
+    if config.autoscaling is not None:
+        Autoscaling(
             name,
-            AutoscalingArgs(
-                identity=identity,
-                target=app,
-                autoscaling=config.autoscaling,
-                load_balancer=config.load_balancer,
-            ),
+            AutoscalingArgs(identity=identity, target=app, autoscaling=config.autoscaling),
             opts=in_namespace,
         )
-        if config.load_balancer is not None:
-            outputs["loadBalancerHostname"] = scaling.load_balancer_hostname
     backups = None
     if config.db_backup is not None:
         # Imported here: pulumi_aws is large, and only stacks with backups need it.

@@ -334,6 +334,13 @@ def service_connections(
     ]
     if not any(c.service == service.name for c in service.calls):
         denied.append(Connection(f"a pod of {who} calls another", pods, pods, app.port))
+    # With the VPC CNI a pod has a VPC address: an IP block with pods in it admits them.
+    for cidr in env.network.pod_cidrs:
+        at = _host_in(cidr)
+        pod = Endpoint(STRANGER_NAMESPACE, {"app": "stranger"}, ip=at)
+        denied.append(
+            Connection(f"a pod of another namespace (at {at}) calls {who}", pod, pods, app.port)
+        )
     internet = ipaddress.ip_address(INTERNET_ADDRESS)
     # Unless the load balancer's client ranges admit the whole internet on purpose.
     if not any(internet in ipaddress.ip_network(c) for c in network.load_balancer_sources):

@@ -172,6 +172,95 @@ def rollout_references(index: Index) -> Iterator[Problem]:
                     )
 
 
+def _alb_routing(rollout: Subject) -> dict[str, Any]:
+    canary = ((rollout.props.get("spec") or {}).get("strategy") or {}).get("canary") or {}
+    routing: dict[str, Any] = (canary.get("trafficRouting") or {}).get("alb") or {}
+    return routing
+
+
+def _backends(ingress: Subject) -> Iterator[dict[str, Any]]:
+    spec = ingress.props.get("spec") or {}
+    default = spec.get("defaultBackend")
+    if default:
+        yield default
+    for rule in spec.get("rules") or []:
+        for path in (rule.get("http") or {}).get("paths") or []:
+            if path.get("backend"):
+                yield path["backend"]
+
+
+def ingress_backends(index: Index) -> Iterator[Problem]:
+    """Every backend of an Ingress is a Service of the stack on one of its ports; the port
+    ``use-annotation`` (the ALB controller reads the action from an annotation) only where a
+    Rollout routes through this Ingress with that Service as its root."""
+    for ingress in index.of_kind("Ingress"):
+        routed = {
+            str(_alb_routing(r).get("rootService") or "")
+            for r in index.of_kind("Rollout")
+            if r.namespace == ingress.namespace
+            and ingress.object_name
+            in (_alb_routing(r).get("ingress"), *(_alb_routing(r).get("ingresses") or []))
+        }
+        for backend in _backends(ingress):
+            service = backend.get("service") or {}
+            name = str(service.get("name"))
+            port = service.get("port") or {}
+            target = index.get("Service", ingress.namespace, name)
+            if target is None:
+                yield ingress, f"its backend Service {name!r} is not in the stack"
+                continue
+            if port.get("name") == "use-annotation":
+                if name not in routed:
+                    yield (
+                        ingress,
+                        f"its backend {name!r} takes its action from an annotation "
+                        "(use-annotation), but no Rollout routes through this Ingress with "
+                        f"rootService {name!r}: the ALB would answer 503",
+                    )
+                continue
+            ports = (target.props.get("spec") or {}).get("ports") or []
+            wanted = port.get("name") or port.get("number")
+            if not any(wanted in (p.get("name"), p.get("port")) for p in ports):
+                yield ingress, f"its backend {name!r} has no port {wanted!r}"
+
+
+def rollout_traffic_routing(index: Index) -> Iterator[Problem]:
+    """A Rollout's ALB routing names an Ingress of the stack whose rules send to its root
+    Service, and its stable and canary Services serve ``servicePort``."""
+    for rollout in index.of_kind("Rollout"):
+        routing = _alb_routing(rollout)
+        if not routing:
+            continue
+        canary = ((rollout.props.get("spec") or {}).get("strategy") or {}).get("canary") or {}
+        root = routing.get("rootService") or canary.get("stableService")
+        for name in routing.get("ingresses") or [routing.get("ingress")]:
+            ingress = index.get("Ingress", rollout.namespace, str(name))
+            if ingress is None:
+                yield (
+                    rollout,
+                    f"trafficRouting.alb names Ingress {name!r}, which is not in the stack",
+                )
+                continue
+            sent = {str((b.get("service") or {}).get("name")) for b in _backends(ingress)}
+            if root not in sent:
+                yield (
+                    rollout,
+                    f"Ingress {name!r} has no rule to the root Service {root!r}: Argo Rollouts' "
+                    "weights would never reach the load balancer",
+                )
+        for field in ("stableService", "canaryService"):
+            service = index.get("Service", rollout.namespace, str(canary.get(field)))
+            ports = ((service.props.get("spec") or {}).get("ports") or []) if service else []
+            if service is not None and routing.get("servicePort") not in [
+                p.get("port") for p in ports
+            ]:
+                yield (
+                    rollout,
+                    f"trafficRouting.alb.servicePort {routing.get('servicePort')} is not a port "
+                    f"of {field} {canary.get(field)!r}",
+                )
+
+
 def secret_stores(index: Index) -> Iterator[Problem]:
     for external in index.of_kind("ExternalSecret"):
         ref = (external.props.get("spec") or {}).get("secretStoreRef") or {}
@@ -274,6 +363,8 @@ CHECKS = (
     ("selectors-select-pods", selectors_select_pods),
     ("service-monitor-target", service_monitors),
     ("rollout-references", rollout_references),
+    ("rollout-traffic-routing", rollout_traffic_routing),
+    ("ingress-backends", ingress_backends),
     ("secret-store", secret_stores),
     ("pod-references", pod_references),
     ("role-bindings", role_bindings),

@@ -1,20 +1,18 @@
-"""Autoscaling: the HorizontalPodAutoscaler of an app's Rollout and the NLB in front of it."""
+"""Autoscaling: the HorizontalPodAutoscaler of an app's Rollout."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from prodstack.config.autoscaling import AutoscalingConfig
-from prodstack.config.load_balancer import LoadBalancerConfig
 from prodstack.identity import AppIdentity
 from prodstack.names import ServiceNames
 from prodstack.specs import autoscaling as autoscaling_spec
-from prodstack.specs import load_balancer as lb_spec
 
 
 class ScaleTarget(Protocol):
@@ -37,20 +35,14 @@ class AutoscalingArgs:
 
     ``target`` is the workload the HPA scales: pass the CanaryApp itself, created with
     ``replicas=ExternallyScaled()`` (refused otherwise: ``pulumi up`` would reset the count the
-    HPA chose on every update). ``autoscaling`` and ``load_balancer`` are each optional: the
-    component builds what it is given.
+    HPA chose on every update). The entry point (NLB or ALB) is EntryPoint's.
     """
 
     identity: AppIdentity
-    target: ScaleTarget | None = None
-    autoscaling: AutoscalingConfig | None = None
-    load_balancer: LoadBalancerConfig | None = None
+    target: ScaleTarget
+    autoscaling: AutoscalingConfig
 
     def __post_init__(self) -> None:
-        if self.autoscaling is None:
-            return
-        if self.target is None:
-            raise ValueError("AutoscalingArgs.target: an HPA needs the workload it scales")
         if not self.target.externally_scaled:
             raise ValueError(
                 "AutoscalingArgs.target: the workload sets its own replica count, which pulumi "
@@ -60,61 +52,23 @@ class AutoscalingArgs:
 
 
 class Autoscaling(pulumi.ComponentResource):
-    """An ``autoscaling/v2`` HPA bound to the app's Argo Rollout, and a ``type: LoadBalancer``
-    Service (an AWS NLB) over the app's stable and canary pods."""
+    """An ``autoscaling/v2`` HPA bound to the app's Argo Rollout."""
 
-    hpa_name: pulumi.Output[str | None]
-    load_balancer_service_name: pulumi.Output[str | None]
-    load_balancer_hostname: pulumi.Output[str | None]
+    hpa_name: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: AutoscalingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("prodstack:index:Autoscaling", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         identity = args.identity
         names = ServiceNames(identity.name, identity.namespace)
-        none: pulumi.Output[Any] = pulumi.Output.from_input(None)
-
-        self.hpa_name = none
-        if args.autoscaling is not None:
-            assert args.target is not None  # checked by the args
-            hpa_name = names.autoscaler
-            hpa = k8s.autoscaling.v2.HorizontalPodAutoscaler(
-                f"{name}-hpa",
-                metadata=identity.metadata(hpa_name, "autoscaler"),
-                spec=autoscaling_spec.hpa_spec(args.autoscaling, args.target.scale_target_ref),
-                # The HPA scales what exists: create it after its target.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.target.rollout]),
-            )
-            self.hpa_name = hpa.urn.apply(lambda _: hpa_name)
-
-        self.load_balancer_service_name = none
-        self.load_balancer_hostname = none
-        if args.load_balancer is not None:
-            lb = args.load_balancer
-            service_name = names.load_balancer_service
-            service = k8s.core.v1.Service(
-                f"{name}-nlb",
-                metadata=identity.metadata(
-                    service_name, "load-balancer", annotations=lb_spec.service_annotations(lb)
-                ),
-                spec=lb_spec.service_spec(lb, identity.selector()),
-                opts=child,
-            )
-            self.load_balancer_service_name = service.urn.apply(lambda _: service_name)
-            self.load_balancer_hostname = service.status.apply(_hostname)
-
-        self.register_outputs(
-            {
-                "hpa_name": self.hpa_name,
-                "load_balancer_service_name": self.load_balancer_service_name,
-                "load_balancer_hostname": self.load_balancer_hostname,
-            }
+        hpa_name = names.autoscaler
+        hpa = k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-hpa",
+            metadata=identity.metadata(hpa_name, "autoscaler"),
+            spec=autoscaling_spec.hpa_spec(args.autoscaling, args.target.scale_target_ref),
+            # The HPA scales what exists: create it after its target.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.target.rollout]),
         )
-
-
-def _hostname(status: Any) -> str | None:
-    """The NLB's DNS name, once AWS has provisioned it (pulumi waits for it on ``up``)."""
-    ingress = (status.load_balancer.ingress if status and status.load_balancer else None) or []
-    return ingress[0].hostname if ingress else None
+        self.hpa_name = hpa.urn.apply(lambda _: hpa_name)
+        self.register_outputs({"hpa_name": self.hpa_name})

@@ -17,6 +17,7 @@ from prodstack.names import ServiceNames
 from prodstack.replicas import ExternallyScaled
 from prodstack.specs import analysis as analysis_spec
 from prodstack.specs.canary import AnalysisRefs, canary_strategy, rollout_await_annotations
+from prodstack.specs.ingress import AlbRouting
 from prodstack.specs.pod import (
     HTTP_PORT_NAME,
     Manifest,
@@ -40,6 +41,8 @@ class CanaryAppArgs:
     ``ExternallyScaled()`` when an autoscaler owns the count. ``wiring`` are the pod pieces
     other components provide (``VaultSecrets.pod_wiring``, ``ServiceSecurity.api_token``).
     ``environment`` turns on its rules (``production``: images pinned by digest).
+    ``traffic_routing`` routes the canary's weights through an ALB (the EntryPoint's Ingress):
+    exact weights at any replica count.
     """
 
     app: AppConfig
@@ -51,6 +54,7 @@ class CanaryAppArgs:
     automount_service_account_token: bool = False
     scheduling: Scheduling | None = None
     wiring: Sequence[PodWiring] = ()
+    traffic_routing: AlbRouting | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.replicas, int) and self.replicas < 0:
@@ -59,6 +63,14 @@ class CanaryAppArgs:
         if unknown:
             raise ValueError(
                 f"scheduling may only set {sorted(Scheduling.__annotations__)}: {unknown}"
+            )
+        canary = self.app.canary
+        if self.traffic_routing is None and (
+            canary.dynamic_stable_scale or canary.abort_scale_down_delay_seconds is not None
+        ):
+            raise ValueError(
+                "CanaryAppArgs.app.canary: dynamicStableScale and abortScaleDownDelaySeconds "
+                "need traffic_routing (Argo Rollouts refuses them without a traffic router)"
             )
         if self.environment == "production":
             for violation in production_app_violations(self.app):
@@ -116,6 +128,9 @@ def rollout_spec(
                 stable_service=stable_service,
                 canary_service=canary_service,
                 analysis=analysis,
+                traffic_routing=(
+                    args.traffic_routing.manifest() if args.traffic_routing is not None else None
+                ),
             )
         },
     }

@@ -77,12 +77,19 @@ class AnalysisConfig(ConfigModel):
 
 
 class CanaryConfig(ConfigModel):
-    """The canary schedule: surge limits, weighted steps, and analysis."""
+    """The canary schedule: surge limits, weighted steps, and analysis.
+
+    ``maxSurge`` and ``maxUnavailable`` shape the basic canary (weights as pod ratios);
+    ``dynamicStableScale`` (stable scales down as the canary's weight grows, and back up at
+    once on an abort) and ``abortScaleDownDelaySeconds`` need a traffic router (an ALB entry
+    point): Argo Rollouts refuses them without one."""
 
     max_surge: IntOrPercent = "25%"
     max_unavailable: IntOrPercent = 0
     steps: Annotated[tuple[CanaryStep, ...], Field(min_length=1)]
     analysis: AnalysisConfig = AnalysisConfig()
+    dynamic_stable_scale: bool = False
+    abort_scale_down_delay_seconds: Annotated[int, Field(ge=0, le=3600)] | None = None
 
     @property
     def uses_gate(self) -> bool:

@@ -4,6 +4,7 @@ platform's settings and every service it runs."""
 from __future__ import annotations
 
 import difflib
+import ipaddress
 from collections import defaultdict
 from typing import Annotated, Literal
 
@@ -203,6 +204,32 @@ class EnvironmentConfig(ConfigModel):
                         f"of service {services[0]!r}: rename one of the services",
                     )
                 )
+        raise_violations(violations)
+        return self
+
+    @model_validator(mode="after")
+    def _load_balancer_sources_hold_no_pods(self) -> EnvironmentConfig:
+        # An ipBlock that contains pod addresses admits those pods too (the VPC CNI gives pods
+        # VPC addresses): the load balancer's flow must name the load balancer's subnets only.
+        pods = [ipaddress.ip_network(cidr) for cidr in self.network.pod_cidrs]
+        violations = []
+        for key, service in self.services.items():
+            for index, source in enumerate(service.security.network.load_balancer_sources):
+                block = ipaddress.ip_network(source)
+                overlap = [str(p) for p in pods if p.version == block.version and p.overlaps(block)]
+                lb = service.load_balancer
+                # Instance targets see clients' addresses: their ranges may be wide, and the
+                # flow excludes the pods' ranges from them (prodstack.plan.network).
+                if overlap and lb is not None and lb.effective_target_type == "ip":
+                    violations.append(
+                        Violation(
+                            ("services", key, "security", "network", "loadBalancerSources", index),
+                            f"{source} contains pod addresses ({', '.join(overlap)} in "
+                            "prodstack:network.podCidrs): it would admit every pod of the "
+                            "cluster to the app port; list the load balancer's own subnets "
+                            "(docs/components/autoscaling.md#who-may-reach-the-pods)",
+                        )
+                    )
         raise_violations(violations)
         return self
 

@@ -79,12 +79,15 @@ class NetworkConfig(ConfigModel):
 
 
 class PlatformNetwork(ConfigModel):
-    """Where the cluster's shared services run: every namespace's baseline admits them."""
+    """Where the cluster's shared services run (every namespace's baseline admits them), and
+    the address ranges pods get: with the VPC CNI, pods have VPC addresses, so an IP block that
+    contains them admits every pod of the cluster."""
 
     monitoring: PodPeer = PodPeer(
         namespace="monitoring", pod_labels={"app.kubernetes.io/name": "prometheus"}
     )
     dns: PodPeer = PodPeer(namespace="kube-system", pod_labels={"k8s-app": "kube-dns"})
+    pod_cidrs: tuple[Cidr, ...] = ()
 
 
 Verb = Literal["get", "watch", "update", "patch", "delete"]

@@ -21,6 +21,7 @@ from prodstack.config.base import ConfigModel, Violation, raise_violations
 from prodstack.config.db_backup import DbBackupConfig
 from prodstack.config.ha import HAConfig, replica_violations
 from prodstack.config.load_balancer import LoadBalancerConfig
+from prodstack.config.load_balancer import production_violations as lb_production_violations
 from prodstack.config.observability import ScrapeConfig, ServiceObservability
 from prodstack.config.security import SecurityConfig
 from prodstack.config.types import DnsLabel, Port, duration_seconds
@@ -117,6 +118,11 @@ class ServiceConfig(ConfigModel):
         violations: list[Violation] = []
         if context.get("environment") == "production":
             violations.extend(production_app_violations(self.app))
+            if self.load_balancer is not None:
+                violations.extend(
+                    Violation(("loadBalancer", *v.path), v.message)
+                    for v in lb_production_violations(self.load_balancer)
+                )
             if self.db_backup is not None:
                 violations.extend(
                     Violation(("dbBackup", *v.path), v.message)
@@ -192,6 +198,66 @@ class ServiceConfig(ConfigModel):
                     )
                 ]
             )
+        return self
+
+    @property
+    def traffic_routed(self) -> bool:
+        """Weights are set on a load balancer (an ALB), not approximated by pod counts."""
+        return self.load_balancer is not None and self.load_balancer.type == "alb"
+
+    @model_validator(mode="after")
+    def _canary_fits_its_entry_point(self) -> ServiceConfig:
+        # Imported here: the spec modules import the config package.
+        from prodstack.specs.canary import traffic_per_step
+        from prodstack.specs.drain import drain
+
+        canary = self.app.canary
+        violations = []
+        if not self.traffic_routed:
+            for key, value in (
+                ("dynamicStableScale", canary.dynamic_stable_scale),
+                ("abortScaleDownDelaySeconds", canary.abort_scale_down_delay_seconds),
+            ):
+                if value not in (None, False):
+                    violations.append(
+                        Violation(
+                            ("app", "canary", key),
+                            "needs a traffic router: Argo Rollouts refuses it without one (its "
+                            "validation: 'can only be used with traffic routing'); use "
+                            "loadBalancer.type: alb, or remove it",
+                        )
+                    )
+            minimum = self.replica_range.minimum
+            steps = traffic_per_step(canary, minimum)
+            for index in range(1, len(steps)):
+                before, step = steps[index - 1], steps[index]
+                if (before.canary_pods, before.stable_pods) == (step.canary_pods, step.stable_pods):
+                    violations.append(
+                        Violation(
+                            ("app", "canary", "steps", index, "weight"),
+                            f"steps[{index - 1}] ({before.weight}%) and steps[{index}] "
+                            f"({step.weight}%) both run {step.canary_pods} canary and "
+                            f"{step.stable_pods} stable pods at the minimum of {minimum} "
+                            f"replicas ({step.canary_percent:g}% of the traffic): without a "
+                            "traffic router a weight is a pod ratio; use weights that differ "
+                            "in pods, fewer steps, or loadBalancer.type: alb for exact weights",
+                        )
+                    )
+        shutdown = self.app.shutdown
+        if self.load_balancer is not None and shutdown.termination_grace_period_seconds is not None:
+            needed = drain(shutdown, self.load_balancer)
+            if needed.pre_stop_seconds + needed.app_shutdown_seconds >= needed.grace_period_seconds:
+                violations.append(
+                    Violation(
+                        ("app", "shutdown", "terminationGracePeriodSeconds"),
+                        f"must be above {needed.pre_stop_seconds + needed.app_shutdown_seconds}: "
+                        f"the load balancer may send new connections for "
+                        f"{needed.pre_stop_seconds} s after the pod starts terminating, so the "
+                        "pre-stop drain lasts that long before appShutdownSeconds; raise it, or "
+                        "leave it out to derive it",
+                    )
+                )
+        raise_violations(violations)
         return self
 
     @model_validator(mode="after")

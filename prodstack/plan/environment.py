@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from prodstack.config.app import AppConfig
 from prodstack.config.environment import EnvironmentConfig, callee_port
 from prodstack.config.gitops import GitOpsConfig
 from prodstack.config.observability import ObservabilityConfig
@@ -15,9 +16,12 @@ from prodstack.identity import AppIdentity
 from prodstack.names import ServiceNames
 from prodstack.plan.network import CallFlows, Endpoint, call_flows, namespace_flows, service_flows
 from prodstack.replicas import ExternallyScaled, Replicas
+from prodstack.specs import drain as drain_spec
 from prodstack.specs import load_balancer as lb_spec
+from prodstack.specs.drain import Drain
 from prodstack.specs.gitops import source_path
 from prodstack.specs.ha import ha_floor, min_available
+from prodstack.specs.ingress import AlbRouting
 from prodstack.specs.namespace import namespace_labels
 from prodstack.specs.network import Flow
 
@@ -63,6 +67,9 @@ class ServicePlan:
     environment: str
     names: ServiceNames
     identity: AppIdentity
+    app: AppConfig
+    drain: Drain
+    routing: AlbRouting | None
     replicas: Replicas
     flows: tuple[Flow, ...]
     calls: tuple[CallFlows, ...]
@@ -180,13 +187,23 @@ def _service_plan(
     )
     replicas: Replicas = ExternallyScaled() if service.autoscaling is not None else app.replicas
     observed = env.observability if service.observability is not None else None
+    lb = service.load_balancer
+    routing = (
+        AlbRouting(ingress=names.ingress, root_service=names.client_service)
+        if lb is not None and lb.type == "alb"
+        else None
+    )
     return ServicePlan(
         config=service,
         environment=env.environment,
         names=names,
         identity=identity,
+        # The pre-stop drain lasts as long as the load balancer may send new connections.
+        app=drain_spec.behind(app, lb),
+        drain=drain_spec.drain(app.shutdown, lb),
+        routing=routing,
         replicas=replicas,
-        flows=tuple(service_flows(service, names)),
+        flows=tuple(service_flows(service, names, env.network.pod_cidrs)),
         calls=calls,
         callers=callers,
         observability=observed,

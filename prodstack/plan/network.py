@@ -3,7 +3,7 @@ shared baseline, each service's own flows, and the two halves of every declared 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from prodstack.config.security import NetworkConfig, PlatformNetwork
@@ -51,8 +51,12 @@ def backup_job_selector(names: ServiceNames) -> dict[str, str]:
     return selector_labels(names.backup, names.backup_instance)
 
 
-def service_flows(service: ServiceConfig, names: ServiceNames) -> list[Flow]:
-    """The service's own flows, each a NetworkPolicy ``<service>-<flow>`` in its namespace."""
+def service_flows(
+    service: ServiceConfig, names: ServiceNames, pod_cidrs: Sequence[str] = ()
+) -> list[Flow]:
+    """The service's own flows, each a NetworkPolicy ``<service>-<flow>`` in its namespace.
+    ``pod_cidrs`` are excluded from the load balancer's sources: an IP block that contains pod
+    addresses would admit those pods too."""
     network = service.security.network
     app = app_selector(names)
     port = service.app.port
@@ -87,7 +91,7 @@ def service_flows(service: ServiceConfig, names: ServiceNames) -> list[Flow]:
                 "addresses) reaches the app port, health checks included.",
                 "ingress",
                 app,
-                cidr_peers(network.load_balancer_sources),
+                cidr_peers(network.load_balancer_sources, pod_cidrs),
                 ((port, TCP),),
             )
         )

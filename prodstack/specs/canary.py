@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,15 +59,25 @@ def canary_strategy(
     stable_service: str,
     canary_service: str,
     analysis: AnalysisRefs,
+    traffic_routing: Manifest | None = None,
 ) -> Manifest:
-    """``spec.strategy.canary`` of the Rollout."""
+    """``spec.strategy.canary`` of the Rollout. With ``traffic_routing`` (the ALB's), weights
+    are set on the load balancer: ``maxSurge``/``maxUnavailable`` do not apply (Argo Rollouts
+    docs/features/canary: they shape the basic canary only) and the scale options do."""
     strategy: Manifest = {
         "stableService": stable_service,
         "canaryService": canary_service,
-        "maxSurge": canary.max_surge,
-        "maxUnavailable": canary.max_unavailable,
         "steps": argo_steps(canary, analysis.gate),
     }
+    if traffic_routing is None:
+        strategy["maxSurge"] = canary.max_surge
+        strategy["maxUnavailable"] = canary.max_unavailable
+    else:
+        strategy["trafficRouting"] = traffic_routing
+        if canary.dynamic_stable_scale:
+            strategy["dynamicStableScale"] = True
+        if canary.abort_scale_down_delay_seconds is not None:
+            strategy["abortScaleDownDelaySeconds"] = canary.abort_scale_down_delay_seconds
     background = canary.analysis.background
     if background is not None and analysis.background:
         block = analysis_block(analysis.background)
@@ -109,3 +120,75 @@ def rollout_await_annotations(app: AppConfig) -> dict[str, str]:
     if any(step.pause == MANUAL for step in app.canary.steps):
         return {}
     return {WAIT_FOR: ROLLOUT_HEALTHY, TIMEOUT_SECONDS: str(rollout_timeout_seconds(app))}
+
+
+def surge_pods(max_surge: int | str, replicas: int) -> int:
+    """``maxSurge`` in pods: a percentage of the replicas rounded up (Argo Rollouts
+    utils/replicaset ``resolveFenceposts``)."""
+    if isinstance(max_surge, int):
+        return max_surge
+    return math.ceil(replicas * int(max_surge.rstrip("%")) / 100)
+
+
+def basic_canary_pods(replicas: int, weight: int, max_surge: int) -> tuple[int, int]:
+    """(canary, stable) pods Argo Rollouts runs for ``weight`` without a traffic router: of
+    ``replicas`` (or one more when it may surge) the count closest to the weight, the larger on a
+    tie, and never 0 of either for a weight of 1-99 above one replica (Argo Rollouts
+    utils/replicaset/canary.go ``approximateWeightedCanaryStableReplicaCounts``). Traffic
+    follows the pods: the canary's share is canary / (canary + stable)."""
+    if replicas == 0:
+        return 0, 0
+    exact = replicas * weight / 100
+    ceil, floor = math.ceil(exact), math.floor(exact)
+    zero_allowed = weight in (0, 100) or (replicas == 1 and max_surge == 0)
+
+    def tied(total: int) -> bool:
+        return math.modf(total * weight / 100)[0] == 0.5
+
+    options: list[tuple[int, int]] = []
+    if ceil < replicas or zero_allowed:
+        options.append((ceil, replicas))
+    if not tied(replicas) and (floor != 0 or zero_allowed):
+        options.append((floor, replicas))
+    if max_surge > 0:
+        options.append((ceil, replicas + 1))
+        if not tied(replicas + 1) and (floor != 0 or zero_allowed):
+            options.append((floor, replicas + 1))
+    if not options:
+        return 0, replicas
+    best = min(options, key=lambda o: (abs(o[0] * 100 / o[1] - weight), options.index(o)))
+    return best[0], best[1] - best[0]
+
+
+@dataclass(frozen=True)
+class StepTraffic:
+    """What one step of a canary really sends to the canary at a replica count."""
+
+    weight: int
+    canary_pods: int
+    stable_pods: int
+    canary_percent: float
+
+
+def traffic_per_step(
+    canary: CanaryConfig, replicas: int, *, routed: bool = False
+) -> list[StepTraffic]:
+    """Each step's real split: the weight itself with a traffic router (the ALB), else the pod
+    ratio (with the router, the canary runs ceil(weight x replicas / 100) pods beside all of
+    stable's, or fewer stable ones with dynamicStableScale)."""
+    found = []
+    for step in canary.steps:
+        if routed:
+            canary_pods = math.ceil(step.weight * replicas / 100)
+            stable_pods = (
+                math.ceil((100 - step.weight) * replicas / 100)
+                if canary.dynamic_stable_scale
+                else replicas
+            )
+            found.append(StepTraffic(step.weight, canary_pods, stable_pods, float(step.weight)))
+            continue
+        surge = surge_pods(canary.max_surge, replicas)
+        canary_pods, stable_pods = basic_canary_pods(replicas, step.weight, surge)
+        share = 100 * canary_pods / (canary_pods + stable_pods)
+        found.append(StepTraffic(step.weight, canary_pods, stable_pods, round(share, 1)))
+    return found

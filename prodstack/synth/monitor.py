@@ -133,7 +133,10 @@ class PlaceholderMocks(mocks.Mocks):
             metadata.setdefault("uid", placeholder(args.typ, args.name, "metadata.uid"))
             state["metadata"] = metadata
             spec = state.get("spec")
-            if isinstance(spec, dict) and spec.get("type") == "LoadBalancer":
+            balanced = isinstance(spec, dict) and (
+                spec.get("type") == "LoadBalancer" or state.get("kind") == "Ingress"
+            )
+            if balanced:
                 # The cloud's load balancer answers with its DNS name in the Service status.
                 hostname = placeholder(
                     args.typ, args.name, "status.loadBalancer.ingress[0].hostname"
