@@ -13,6 +13,7 @@ from prodstack import AppConfig, CanaryApp, CanaryAppArgs, ExternallyScaled
 from prodstack import labels as lbl
 from prodstack.config import EnvironmentConfig, ServiceConfig
 from prodstack.names import ServiceNames
+from prodstack.specs.drain import drain as needed_drain
 from prodstack.synth import Resource, ResourceGraph, synthesize
 from tests.support.stacks import API, environment
 
@@ -60,7 +61,12 @@ def test_rollout_steps_equal_the_configuration(graph: ResourceGraph) -> None:
             if step.analysis:
                 expected.append({"analysis": steps[len(expected)]["analysis"]})
         assert steps == expected, name
-        assert canary["maxUnavailable"] == service.app.canary.max_unavailable, name
+        if "trafficRouting" in canary:
+            # The load balancer sets the weights; surge and unavailability do not apply.
+            assert "maxUnavailable" not in canary and "maxSurge" not in canary, name
+        else:
+            assert canary["maxUnavailable"] == service.app.canary.max_unavailable, name
+            assert canary["maxSurge"] == service.app.canary.max_surge, name
 
 
 def test_every_service_selects_the_pods_of_its_own_service(graph: ResourceGraph) -> None:
@@ -140,7 +146,9 @@ def test_probes_resources_and_drain(graph: ResourceGraph) -> None:
         assert container["startupProbe"]["httpGet"]["port"] == "http"
         assert container["resources"]["limits"]["memory"] == app.resources.limits.memory
         drain = container["lifecycle"]["preStop"]["sleep"]["seconds"]
-        assert drain == app.shutdown.drain_seconds
+        # drainSeconds is a minimum: behind a load balancer the pod waits out its propagation.
+        assert drain == needed_drain(app.shutdown, service.load_balancer).pre_stop_seconds
+        assert drain >= app.shutdown.drain_seconds
         assert spec["terminationGracePeriodSeconds"] > drain + app.shutdown.app_shutdown_seconds
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports == {"http": app.port, "metrics": app.metrics_port}

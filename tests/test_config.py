@@ -67,11 +67,17 @@ def test_repository_stacks_are_valid(stack: str) -> None:
 
 def test_production_carries_the_reference_values() -> None:
     env = parse_environment(raw_config("production"))
+    reference_steps = ([5, 10, 25, 50, 75], ["2m", "2m", "5m", "10m", "10m"])
+    # Without a traffic router a weight is a pod ratio: the small services step by whole pods
+    # (docs/components/entry-point.md), the API behind the ALB keeps the reference's weights.
+    pod_steps = ([25, 50, 75], ["5m", "5m", "10m"])
     for name, service in env.services.items():
         app = service.app
-        assert [s.weight for s in app.canary.steps] == [5, 10, 25, 50, 75], name
-        assert [s.pause for s in app.canary.steps] == ["2m", "2m", "5m", "10m", "10m"], name
-        assert [s.analysis for s in app.canary.steps] == [False, True, False, False, False], name
+        weights = [s.weight for s in app.canary.steps]
+        pauses = [s.pause for s in app.canary.steps]
+        assert (weights, pauses) == (reference_steps if name == API else pod_steps), name
+        gate = weights.index(10 if name == API else 50)
+        assert [s.analysis for s in app.canary.steps] == [i == gate for i in range(len(weights))]
         assert (app.canary.max_surge, app.canary.max_unavailable) == ("25%", 0), name
         assert (app.probes.liveness.path, app.probes.readiness.path) == ("/health", "/ready")
         assert app.shutdown.drain_seconds == 15, name
@@ -307,7 +313,9 @@ def test_schedules_are_accepted_exactly_when_strictly_increasing_in_range(
     valid = all(1 <= w <= 99 for w in weights) and all(
         a < b for a, b in itertools.pairwise(weights)
     )
-    raw = flattened(stack_values("staging"))
+    # Production's API is behind the ALB: weights are exact, so only range and order matter
+    # (without a router, steps that run the same pods are refused: test_entry_point.py).
+    raw = flattened(stack_values("production"))
     change(raw)
     if valid:
         steps = parse_environment(raw).services[API].app.canary.steps
@@ -383,9 +391,9 @@ PARTIAL_OVERRIDES: dict[Path, st.SearchStrategy[Any]] = {
     ("app", "imagePullPolicy"): st.sampled_from(["Always", "IfNotPresent"]),
     ("app", "resources", "requests", "cpu"): st.sampled_from(["50m", "100m"]),
     ("app", "shutdown", "drainSeconds"): st.integers(1, 20),
-    ("app", "canary", "steps"): st.lists(
-        st.integers(1, 99), min_size=2, max_size=4, unique=True
-    ).map(lambda weights: [{"weight": w, "pause": "1m"} for w in sorted(weights)]),
+    # One step: a list replaces the default's five, and a single weight is valid even for one
+    # pod without a traffic router (two steps could run the same pods, which is refused).
+    ("app", "canary", "steps"): st.integers(1, 99).map(lambda w: [{"weight": w, "pause": "1m"}]),
     ("app", "canary", "analysis", "minSuccessRate"): st.sampled_from([0.9, 0.999]),
     ("security", "network", "https", "cidrs"): st.sampled_from([["10.0.0.0/8"], []]),
     ("ha", "zoneSpread"): st.just({"maxSkew": 2}),
@@ -437,6 +445,9 @@ def service_overrides(draw: st.DrawFn) -> tuple[str, str, dict[Path, Any], list[
     name = draw(st.sampled_from(SERVICES))
     paths = draw(st.lists(st.sampled_from(sorted(PARTIAL_OVERRIDES)), unique=True, max_size=4))
     partial = {path: draw(PARTIAL_OVERRIDES[path]) for path in paths}
+    if ("app", "canary", "steps") in partial:
+        # The default background analysis starts at the second step; one step has none.
+        partial[("app", "canary", "analysis", "background")] = None
     removed = draw(st.lists(st.sampled_from(REMOVABLE_SECTIONS), unique=True, max_size=1))
     return stack, name, partial, removed
 
@@ -510,6 +521,8 @@ def test_defaults_reach_every_service_that_does_not_set_the_value() -> None:
 def test_an_error_in_a_default_is_reported_once_at_the_default() -> None:
     raw = raw_config("production")
     raw["defaults"]["app"]["canary"]["steps"][2]["weight"] = 100
+    for name in (WORKER, WEB):  # they step by whole pods; here they take the default
+        del raw["services"][name]["app"]["canary"]["steps"]
     found = problems(raw)
     where = "prodstack:defaults.app.canary.steps[2].weight"
     assert list(found) == [where]
@@ -521,9 +534,9 @@ def test_an_error_in_a_default_is_reported_once_at_the_default() -> None:
 def test_a_default_error_names_only_the_services_that_use_the_default() -> None:
     raw = raw_config("production")
     raw["defaults"]["app"]["canary"]["steps"][2]["weight"] = 100
-    for name in (API, WORKER):
-        raw["services"][name]["app"]["canary"] = {"steps": [{"weight": 50, "pause": "1m"}]}
-        raw["services"][name]["app"]["canary"]["analysis"] = {"background": None}
+    del raw["services"][WEB]["app"]["canary"]["steps"]  # the storefront takes the default
+    raw["services"][API]["app"]["canary"] = {"steps": [{"weight": 50, "pause": "1m"}]}
+    raw["services"][API]["app"]["canary"]["analysis"] = {"background": None}
     found = problems(raw)
     assert found == {
         "prodstack:defaults.app.canary.steps[2].weight": f"{WEIGHT_RANGE} (in service {WEB})"
