@@ -46,7 +46,7 @@ def test_unknown_stack_exits_2_and_lists_the_stacks(
 
 
 def test_bad_config_exits_2_names_the_key_writes_nothing(tmp_path: Path) -> None:
-    project = broken_project(tmp_path, "{weight: 25, pause: 5m}", "{weight: 25, pause: 5 minutes}")
+    project = broken_project(tmp_path, "interval: 1m", "interval: 1 minute")
     out = tmp_path / "out"
     completed = subprocess.run(
         [sys.executable, "-m", "prodstack.cli", "render", "production", "--out", str(out)],
@@ -56,9 +56,9 @@ def test_bad_config_exits_2_names_the_key_writes_nothing(tmp_path: Path) -> None
         check=False,
     )
     assert completed.returncode == 2
-    # The schedule is a default of every service: reported once, at the default's key.
+    # The analysis is a default of every service: reported once, at the default's key.
     assert (
-        "prodstack:defaults.app.canary.steps[2].pause: '5 minutes' is not a duration; write a "
+        "prodstack:defaults.app.canary.analysis.interval: '1 minute' is not a duration; write a "
         "whole number of s, m or h (e.g. 2m) (in services order-worker, shop-api, storefront)"
     ) in completed.stderr
     assert "Traceback" not in completed.stderr

@@ -43,7 +43,7 @@ def test_the_errors_example_is_the_real_output() -> None:
     app = raw["services"]["shop-api"]["app"]
     app["image"] = "registry.example.com/shop/shop-api:2.4.1"
     app["canry"] = {}
-    raw["defaults"]["app"]["canary"]["steps"][2]["weight"] = 100
+    raw["defaults"]["app"]["canary"]["analysis"]["interval"] = "1 minute"
     with pytest.raises(ConfigError) as caught:
         parse_environment(raw)
     assert [f"  {key}: {message}" for key, message in caught.value.problems] == expected
@@ -51,10 +51,12 @@ def test_the_errors_example_is_the_real_output() -> None:
 
 def test_the_defaults_error_example_is_the_real_output() -> None:
     shown = next(
-        line for line in DOC.splitlines() if line.startswith("prodstack:defaults.app.canary")
+        line
+        for line in DOC.splitlines()
+        if line.startswith("prodstack:defaults.app.canary.analysis")
     )
     raw: dict[str, Any] = raw_config("production")
-    raw["defaults"]["app"]["canary"]["steps"][2]["pause"] = "5 minutes"
+    raw["defaults"]["app"]["canary"]["analysis"]["window"] = "2 minutes"
     with pytest.raises(ConfigError) as caught:
         parse_environment(raw)
     [(key, message)] = caught.value.problems

@@ -78,6 +78,10 @@ def scaling_configs(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     raw = production()
     service = svc(raw, name)
     service["app"]["replicas"] = app_replicas
+    # One canary step: without a traffic router, steps that run the same pods at the minimum
+    # are refused (a canary rule, not this property's), and one step never collides.
+    service["app"]["canary"]["steps"] = [{"weight": 50, "pause": "5m", "analysis": True}]
+    service["app"]["canary"]["analysis"]["background"] = None
     service.pop("autoscaling", None)
     service.pop("ha", None)
     if autoscaling is not None:

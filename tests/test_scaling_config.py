@@ -266,8 +266,17 @@ def test_source_ranges_must_be_networks() -> None:
 
 
 def test_in_tree_controller_limits() -> None:
-    def in_tree(raw: dict[str, Any]) -> None:
+    def alb(raw: dict[str, Any]) -> None:
         svc(raw)["loadBalancer"]["controller"] = "in-tree"
+
+    found = problems(varied("production", alb))
+    assert "the in-tree controller provisions NLBs" in found[key("loadBalancer.controller")]
+
+    def in_tree(raw: dict[str, Any]) -> None:
+        lb = svc(raw)["loadBalancer"]
+        for alb_only in ("hosts", "wafAclArn", "tls"):  # TLS on an NLB needs the new controller
+            del lb[alb_only]
+        lb |= {"type": "nlb", "controller": "in-tree"}
 
     found = problems(varied("production", in_tree))
     assert set(found) == {
@@ -281,6 +290,11 @@ def test_in_tree_controller_limits() -> None:
 
     def in_tree_plain(raw: dict[str, Any]) -> None:
         svc(raw)["loadBalancer"] = {"controller": "in-tree", "scheme": "internal"}
+        # No router: one step, since 5% and 10% would run the same pods.
+        svc(raw)["app"]["canary"] = {
+            "steps": [{"weight": 50, "pause": "5m", "analysis": True}],
+            "analysis": {"background": None},
+        }
 
     lb = parse_environment(varied("production", in_tree_plain)).services[API].load_balancer
     assert lb is not None and lb.effective_target_type == "instance"

@@ -14,6 +14,7 @@ import pytest
 from prodstack import AppConfig, CanaryApp, CanaryAppArgs, ExternallyScaled
 from prodstack import labels as lbl
 from prodstack.components.autoscaling import Autoscaling, AutoscalingArgs
+from prodstack.components.entry_point import EntryPoint, EntryPointArgs
 from prodstack.components.ha_policy import HAPolicy, HAPolicyArgs
 from prodstack.config import (
     AutoscalingConfig,
@@ -22,6 +23,7 @@ from prodstack.config import (
     HAConfig,
     LoadBalancerConfig,
     ReplicaRange,
+    ServiceConfig,
     parse_environment,
 )
 from prodstack.identity import AppIdentity
@@ -149,17 +151,15 @@ def test_scheduling_rules_select_the_pods_per_revision(graph: ResourceGraph) -> 
 
 
 def test_production_has_what_the_issue_asks_for(production: ResourceGraph) -> None:
-    # The reference's app (shop-api): an HPA, a budget, an internet-facing NLB, zone spread.
+    # The usual setup's app (shop-api): an HPA, a budget, an internet-facing entry point (the
+    # ALB: exact canary weights), zone spread.
     assert len(owned(production, "HorizontalPodAutoscaler", API)) == 1
     assert len(owned(production, "PodDisruptionBudget", API)) == 1
-    (nlb,) = [
-        s for s in production.kind("Service") if s.inputs["spec"].get("type") == "LoadBalancer"
-    ]
-    assert nlb.inputs["metadata"]["labels"][lbl.SERVICE] == API
-    annotations = nlb.inputs["metadata"]["annotations"]
-    assert annotations[lb_spec.SCHEME] == "internet-facing"
-    assert annotations[lb_spec.TYPE] == "external"
-    assert annotations[lb_spec.TARGET_TYPE] == "ip"
+    (alb,) = owned(production, "Ingress", API)
+    annotations = alb.inputs["metadata"]["annotations"]
+    assert annotations["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
+    assert annotations["alb.ingress.kubernetes.io/target-type"] == "ip"
+    assert load_balancers(production, API) == []  # no NLB beside it
     spec = pod_template(production, API)["spec"]
     assert spec["topologySpreadConstraints"][0]["maxSkew"] == 1
     assert spec["topologySpreadConstraints"][0]["whenUnsatisfiable"] == "DoNotSchedule"
@@ -168,7 +168,8 @@ def test_production_has_what_the_issue_asks_for(production: ResourceGraph) -> No
 def test_load_balancer_reaches_the_pods_http_port(graph: ResourceGraph) -> None:
     for name, service in env_of(graph).services.items():
         services = load_balancers(graph, name)
-        if service.load_balancer is None:
+        if service.load_balancer is None or service.load_balancer.type == "alb":
+            # No NLB Service: the ALB's backends are checked in tests/test_entry_point.py.
             assert services == [], name
             continue
         (lb_service,) = services
@@ -194,29 +195,28 @@ def test_load_balancer_reaches_the_pods_http_port(graph: ResourceGraph) -> None:
 
 def test_components_follow_the_conventions(production: ResourceGraph) -> None:
     env = env_of(production)
-    for component in [
-        *production.of_type("prodstack:index:Autoscaling"),
-        *production.of_type("prodstack:index:HAPolicy"),
-    ]:
-        service = env.services[component.name]  # named after its service
-        if component.type.endswith(":HAPolicy"):
-            expected = {"pdb"}
-        else:
-            expected = {"hpa"} if service.autoscaling is not None else set()
-            expected |= {"nlb"} if service.load_balancer is not None else set()
-        children = production.children(component)
-        assert {c.name.removeprefix(f"{component.name}-") for c in children} == expected
-        for child in children:
-            assert child.inputs["metadata"]["namespace"] == env.namespace_of(service)
-            assert child.inputs["metadata"]["name"]
-            assert child.inputs["metadata"]["labels"][lbl.SERVICE] == component.name
+
+    def expected(token: str, service: ServiceConfig) -> set[str]:
+        if token.endswith(":EntryPoint"):
+            assert service.load_balancer is not None
+            return {service.load_balancer.type}
+        return {"pdb"} if token.endswith(":HAPolicy") else {"hpa"}
+
+    for token in ("HAPolicy", "Autoscaling", "EntryPoint"):
+        for component in production.of_type(f"prodstack:index:{token}"):
+            service = env.services[component.name]  # named after its service
+            children = production.children(component)
+            names = {c.name.removeprefix(f"{component.name}-") for c in children}
+            assert names == expected(component.type, service), component.urn
+            for child in children:
+                assert child.inputs["metadata"]["namespace"] == env.namespace_of(service)
+                assert child.inputs["metadata"]["name"]
+                assert child.inputs["metadata"]["labels"][lbl.SERVICE] == component.name
     scaled = {c.name for c in production.of_type("prodstack:index:Autoscaling")}
-    assert scaled == {
-        name
-        for name, service in env.services.items()
-        if service.autoscaling is not None or service.load_balancer is not None
-    }
-    assert API in scaled
+    assert scaled == {n for n, s in env.services.items() if s.autoscaling is not None}
+    entries = {c.name for c in production.of_type("prodstack:index:EntryPoint")}
+    assert entries == {n for n, s in env.services.items() if s.load_balancer is not None}
+    assert API in scaled & entries
 
 
 def test_required_node_anti_affinity_renders_when_nodes_suffice() -> None:
@@ -299,8 +299,12 @@ def test_components_work_standalone_and_take_providers() -> None:
                 identity=IDENTITY,
                 target=app,
                 autoscaling=AutoscalingConfig(min_replicas=2, max_replicas=8),
-                load_balancer=LoadBalancerConfig(),
             ),
+            opts=opts,
+        )
+        EntryPoint(
+            "orders",
+            EntryPointArgs(identity=IDENTITY, load_balancer=LoadBalancerConfig()),
             opts=opts,
         )
 
@@ -309,7 +313,11 @@ def test_components_work_standalone_and_take_providers() -> None:
     assert all(o.provider and "other-cluster" in o.provider for o in objects)
     parts = [
         child
-        for token in ("prodstack:index:Autoscaling", "prodstack:index:HAPolicy")
+        for token in (
+            "prodstack:index:Autoscaling",
+            "prodstack:index:HAPolicy",
+            "prodstack:index:EntryPoint",
+        )
         for child in graph.children(graph.of_type(token)[0])
     ]
     assert sorted(o.kind for o in parts) == [
@@ -338,8 +346,6 @@ def test_components_work_standalone_and_take_providers() -> None:
 
 def test_an_hpa_needs_a_target_that_leaves_it_the_count() -> None:
     config = AutoscalingConfig(min_replicas=2, max_replicas=8)
-    with pytest.raises(ValueError, match=r"AutoscalingArgs\.target: an HPA needs"):
-        AutoscalingArgs(identity=IDENTITY, autoscaling=config)
 
     def program() -> None:
         app = CanaryApp("orders", CanaryAppArgs(app=_orders_app(), namespace="orders", replicas=3))
@@ -347,8 +353,6 @@ def test_an_hpa_needs_a_target_that_leaves_it_the_count() -> None:
 
     with pytest.raises(ValueError, match=r"replicas=ExternallyScaled\(\)"):
         synthesize(program, stack="refused")
-    # A load balancer alone needs no target.
-    assert AutoscalingArgs(identity=IDENTITY, load_balancer=LoadBalancerConfig()).target is None
 
 
 def test_standalone_ha_policy_refuses_a_range_it_cannot_protect() -> None:
@@ -419,4 +423,6 @@ def test_the_load_balancer_hostname_is_exported_as_a_placeholder(production: Res
     exported = production.outputs["services"]
     assert [name for name, out in exported.items() if "loadBalancerHostname" in out] == [API]
     hostname = exported[API]["loadBalancerHostname"]
-    assert hostname.startswith("<known after apply: kubernetes:core/v1:Service::shop-api-nlb")
+    assert hostname.startswith(
+        "<known after apply: kubernetes:networking.k8s.io/v1:Ingress::shop-api-alb"
+    )

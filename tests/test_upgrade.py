@@ -26,6 +26,11 @@ FIXTURES = Path(__file__).parent / "fixtures" / "release-0.1"
 # 0.1's per-app NetworkPolicies in the shared namespace are now the service's own
 # (<service>-allow-...): new objects are created first, the old ones deleted at the end of
 # the update, so traffic is allowed throughout. Nothing else may go away.
+# Removed because the stack's configuration replaces them, not by the refactor: production's
+# API moves from the NLB to an ALB Ingress (issue 14, exact canary weights). The engine creates
+# the Ingress first and deletes the NLB Service at the end of the update; the public DNS name
+# changes, so the record must point at the ALB before the update (docs/components/entry-point.md).
+REPLACED_ON_PURPOSE = {("production", "Service", "shop-api-nlb")}
 RENAMED_FLOWS = {
     "allow-ingress-controller",
     "allow-peers",
@@ -111,6 +116,8 @@ def test_every_live_object_keeps_its_pulumi_identity(stack: str) -> None:
     assert kept
     for entry in removed:
         found = entry.get("object") or {}
+        if (stack, found.get("kind"), found.get("name")) in REPLACED_ON_PURPOSE:
+            continue
         assert found.get("kind") == "NetworkPolicy" and found["name"] in RENAMED_FLOWS, entry
 
 

@@ -291,6 +291,20 @@ REQUIREMENTS = (
     ),
     Requirement(
         AWS_LOAD_BALANCER_CONTROLLER,
+        "2.2.0",
+        "Ingress annotation `alb.ingress.kubernetes.io/ssl-redirect`",
+        "the ALB answers plain HTTP with a redirect to HTTPS",
+        "kubernetes-sigs/aws-load-balancer-controller pkg/annotations/constants.go: "
+        "IngressSuffixSSLRedirect from v2.2.0",
+        (
+            (
+                "networking.k8s.io/Ingress",
+                'metadata.annotations["alb.ingress.kubernetes.io/ssl-redirect"]',
+            ),
+        ),
+    ),
+    Requirement(
+        AWS_LOAD_BALANCER_CONTROLLER,
         "2.3.0",
         "Service annotation `aws-load-balancer-attributes`",
         "cross-zone load balancing is set on the NLB",
