@@ -6,7 +6,7 @@ very same names against Kubernetes' limits and against each other, so the two ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,7 +14,9 @@ from prodstack import kinds
 from prodstack.kinds import Kind
 
 if TYPE_CHECKING:
+    from prodstack.config.db_backup import DbBackupConfig
     from prodstack.config.service import ServiceConfig
+    from prodstack.config.vault_secrets import VaultSecretsConfig
 
 # The canary analysis's checks, each a background and a gate AnalysisTemplate.
 ANALYSIS_CHECKS = ("success-rate", "latency")
@@ -123,9 +125,22 @@ class ServiceNames:
     def backup_instance(self) -> str:
         return f"{self.instance}-{BACKUP_COMPONENT}"
 
+    def job_account(self, job: str) -> str:
+        """The CronJob and ServiceAccount of a backup job (``backup``, ``restore-check``)."""
+        return self.backup if job == "backup" else self.restore_check
+
+    def job_credentials(self, job: str) -> str:
+        """The ExternalSecret (and its Secret) that holds one job's database password."""
+        return f"{self.job_account(job)}-credentials"
+
+    def job_secret_store(self, job: str, *, cluster: bool = False) -> str:
+        """The store one job reads Vault through, logging in as the job's own account."""
+        store = f"{self.job_account(job)}-vault"
+        return f"{self.namespace}-{store}" if cluster else store
+
     @property
     def backup_credentials(self) -> str:
-        return f"{self.backup}-credentials"
+        return self.job_credentials("backup")
 
     @property
     def backup_scripts(self) -> str:
@@ -228,12 +243,26 @@ def derived_names(
         if vault.settings is not None:
             yield named(kinds.CONFIG_MAP, names.settings, "vaultSecrets")
     if service.db_backup is not None:
-        for job in (names.backup, names.restore_check):
-            yield named(kinds.CRON_JOB, job, "dbBackup")
-            yield named(kinds.SERVICE_ACCOUNT, job, "dbBackup")
-        yield named(kinds.EXTERNAL_SECRET, names.backup_credentials, "dbBackup")
-        yield named(kinds.SECRET, names.backup_credentials, "dbBackup")
-        yield named(kinds.CONFIG_MAP, names.backup_scripts, "dbBackup")
+        yield from _backup_names(service.db_backup, names, vault, named)
+
+
+def _backup_names(
+    backup: DbBackupConfig,
+    names: ServiceNames,
+    vault: VaultSecretsConfig | None,
+    named: Callable[[Kind, str, str], DerivedName],
+) -> Iterator[DerivedName]:
+    for job in (names.backup, names.restore_check):
+        yield named(kinds.CRON_JOB, job, "dbBackup")
+        yield named(kinds.SERVICE_ACCOUNT, job, "dbBackup")
+    for job in backup.vault_passwords():
+        connection = backup.job_vault(job, None if vault is None else vault.vault)
+        cluster = connection is not None and connection.store_kind == "ClusterSecretStore"
+        store_kind = kinds.CLUSTER_SECRET_STORE if cluster else kinds.SECRET_STORE
+        yield named(store_kind, names.job_secret_store(job, cluster=cluster), "dbBackup")
+        yield named(kinds.EXTERNAL_SECRET, names.job_credentials(job), "dbBackup")
+        yield named(kinds.SECRET, names.job_credentials(job), "dbBackup")
+    yield named(kinds.CONFIG_MAP, names.backup_scripts, "dbBackup")
 
 
 def own_flow_names(service: ServiceConfig, names: ServiceNames) -> list[str]:

@@ -182,6 +182,8 @@ def register_service(
     }
     if entry is not None:
         outputs["loadBalancerHostname"] = entry.load_balancer_hostname
+    if secrets is not None:
+        outputs["vaultPolicy"] = secrets.vault_policy  # what the app's Vault role must grant
     if config.autoscaling is not None:
         Autoscaling(
             name,
@@ -193,19 +195,19 @@ def register_service(
         # Imported here: pulumi_aws is large, and only stacks with backups need it.
         from prodstack.components.db_backup import DbBackup, DbBackupArgs
 
-        # A store named in dbBackup.secretStore wins; else the service's own reads the passwords.
-        service_store = secrets.store_ref if secrets is not None else None
+        # The jobs log in to Vault as themselves, through the app's Vault connection unless
+        # dbBackup.vault sets its own; they never read through the app's store.
         backup = DbBackup(
             f"{name}-db-backup",
             DbBackupArgs(
                 identity=identity,
                 config=config.db_backup,
-                secret_store=config.db_backup.secret_store or service_store,
+                app_vault=None if config.vault_secrets is None else config.vault_secrets.vault,
                 environment=plan.environment,
             ),
-            # After VaultSecrets: its SecretStore reads the backup passwords.
+            # After the namespace and the service's network policies (the jobs' egress).
             opts=pulumi.ResourceOptions.merge(
-                placed, pulumi.ResourceOptions(depends_on=before_app)
+                placed, pulumi.ResourceOptions(depends_on=[baseline, security])
             ),
         )
         backups = backup.backup_jobs
@@ -215,6 +217,8 @@ def register_service(
             "dbRestoreCheckCronJob": backup.restore_check_cron_job_name,
             "dbBackupRoleArn": backup.backup_role_arn,
             "dbRestoreCheckRoleArn": backup.restore_check_role_arn,
+            "dbBackupVaultPolicy": backup.backup_vault_policy,
+            "dbRestoreCheckVaultPolicy": backup.restore_check_vault_policy,
         }
     if plan.observability is not None and config.observability is not None:
         Observability(

@@ -24,7 +24,7 @@ from tests.test_cli import broken_project
 def test_every_stack_is_clean(graph: ResourceGraph) -> None:
     report = check(graph, environment(graph.stack))
     assert report.problems == ()
-    assert report.checks_run == 19
+    assert report.checks_run == 22
 
 
 def broken(

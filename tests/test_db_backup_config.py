@@ -57,6 +57,12 @@ def test_production_follows_the_reference() -> None:
     assert config.oidc_issuer == (
         "oidc.eks.us-west-2.amazonaws.com/id/5C0FFEE5C0FFEE5C0FFEE5C0FFEE5C0F"
     )
+    # Each job logs in to Vault as itself, with the role the stack names for it.
+    assert config.vault is not None
+    assert (config.vault.roles.backup, config.vault.roles.restore_check) == (
+        "production-shop-api-db-backup",
+        "production-shop-api-db-restore-check",
+    )
 
 
 def test_defaults_are_safe() -> None:
@@ -84,7 +90,7 @@ def test_defaults_are_safe() -> None:
     assert config.restore_target.database == "postgres"
     assert config.restore_target.host == config.database.host
     assert config.restore_target.password == config.database.password
-    assert config.secret_store is None
+    assert config.vault is None  # no password from Vault, no Vault login
     # Streaming: a small scratch volume, counted by the scheduler as ephemeral storage.
     for job in (config.backup, config.restore_check):
         assert job.scratch_size == "64Mi"
@@ -146,7 +152,10 @@ def test_staging_may_use_a_tag_and_dev_an_unprotected_bucket() -> None:
             "database.password.vault.key",
             "Vault secret path",
         ),
-        ("secretStore", {"kind": "VaultStore", "name": "x"}, "secretStore.kind", "'SecretStore'"),
+        ("vault.roles.backup", "bad role!", "vault.roles.backup", "not a Vault name"),
+        ("vault.storeKind", "VaultStore", "vault.storeKind", "'ClusterSecretStore'"),
+        ("vault.server", "http://vault", "vault.server", "https URL"),
+        ("vault.rules", {}, "vault.rules", "did you mean 'roles'"),
         ("database.sslRootCert", None, "database.sslRootCert", "sslMode: require"),
         ("database.sslRootCert", "certs/ca.pem", "database.sslRootCert", "should match pattern"),
         ("database.sslMode", "sometimes", "database.sslMode", "'verify-full'"),
@@ -212,28 +221,90 @@ def test_bad_values_name_their_key(path: str, value: Any, field: str, fragment: 
     assert fragment in found[key(f"dbBackup.{field}")], found
 
 
-def test_vault_passwords_need_a_secret_store() -> None:
+def test_the_shared_store_of_0_1_is_refused_with_the_move() -> None:
+    found = problems("production", setting("secretStore", {"name": "shop-api-vault"}))
+    message = found[key("dbBackup.secretStore")]
+    assert "its own service account" in message and "vault: {roles:" in message
+
+
+def test_each_vault_password_needs_its_jobs_own_role() -> None:
+    found = problems("production", setting("vault", None))
+    assert list(found) == [key("dbBackup.vault")]
+    assert "vault.roles.backup" in found[key("dbBackup.vault")]
+
+    found = problems("production", setting("vault.roles", {"backup": "production-backup"}))
+    assert list(found) == [key("dbBackup.vault.roles.restoreCheck")]
+    assert "<app>-db-restore-check" in found[key("dbBackup.vault.roles.restoreCheck")]
+
+    # A job whose password is a Secret needs no role.
+    def restore_from_a_secret(raw: dict[str, Any]) -> None:
+        restore = svc(raw)["dbBackup"]["restoreCheck"]["database"]
+        restore["password"] = {"secret": {"name": "restore-db", "key": "password"}}
+        svc(raw)["dbBackup"]["vault"]["roles"] = {"backup": "production-backup"}
+
+    config = service_config("production", restore_from_a_secret).db_backup
+    assert config is not None and list(config.vault_passwords()) == ["backup"]
+
+
+@pytest.mark.parametrize(
+    ("role_key", "job"), [("backup", "backup"), ("restoreCheck", "restore-check")]
+)
+def test_no_job_logs_in_as_the_app(role_key: str, job: str) -> None:
+    found = problems("production", setting(f"vault.roles.{role_key}", "production-shop-api"))
+    message = found[key(f"dbBackup.vault.roles.{role_key}")]
+    assert "is the app's Vault role" in message and f"<app>-db-{job}" in message
+
+
+def test_the_jobs_do_not_share_a_role() -> None:
+    change = setting("vault.roles.restoreCheck", "production-shop-api-db-backup")
+    found = problems("production", change)
+    assert "one identity per job" in found[key("dbBackup.vault.roles.restoreCheck")]
+
+
+def test_the_jobs_share_the_apps_vault_connection_unless_they_set_their_own() -> None:
+    api = service_config("production")
+    assert api.db_backup is not None and api.vault_secrets is not None
+    app = api.vault_secrets.vault
+    job = api.db_backup.job_vault("backup", app)
+    assert job is not None
+    assert job.role == "production-shop-api-db-backup"
+    assert job.model_dump(exclude={"role"}) == app.model_dump(exclude={"role"})
+
+    def own_connection(raw: dict[str, Any]) -> None:
+        svc(raw)["dbBackup"]["vault"] |= {
+            "server": "https://backup-vault.internal:8200",
+            "authMount": "kubernetes-backups",
+            "storeKind": "ClusterSecretStore",
+        }
+
+    api = service_config("production", own_connection)
+    assert api.db_backup is not None and api.vault_secrets is not None
+    own = api.db_backup.job_vault("restore-check", api.vault_secrets.vault)
+    assert own is not None
+    assert (own.server, own.auth_mount, own.store_kind, own.kv_mount) == (
+        "https://backup-vault.internal:8200",
+        "kubernetes-backups",
+        "ClusterSecretStore",
+        app.kv_mount,
+    )
+
+
+def test_without_vault_secrets_the_jobs_name_their_server() -> None:
     def without_vault_secrets(raw: dict[str, Any]) -> None:
         del svc(raw)["vaultSecrets"]
 
     found = problems("production", without_vault_secrets)
-    assert set(found) == {
-        key("dbBackup.database.password.vault"),
-        key("dbBackup.restoreCheck.database.password.vault"),
-    }
-    assert "needs a SecretStore" in found[key("dbBackup.database.password.vault")]
+    assert list(found) == [key("dbBackup.vault.server")]
+    assert "configure vaultSecrets" in found[key("dbBackup.vault.server")]
 
-    def own_store(raw: dict[str, Any]) -> None:
+    def own_server(raw: dict[str, Any]) -> None:
         without_vault_secrets(raw)
-        svc(raw)["dbBackup"]["secretStore"] = {"name": "platform-vault"}
+        svc(raw)["dbBackup"]["vault"]["server"] = "https://vault.company.com"
 
-    store = service_config("production", own_store).db_backup
-    assert store is not None and store.secret_store is not None
-    assert store.secret_store.name == "platform-vault"
-    # With vaultSecrets, the service's own store serves the backup: no secretStore needed.
-    api = service_config("production")
-    assert api.vault_secrets is not None and api.db_backup is not None
-    assert api.db_backup.secret_store is None
+    config = service_config("production", own_server).db_backup
+    assert config is not None
+    job = config.job_vault("backup", None)
+    assert job is not None and (job.server, job.kv_mount) == ("https://vault.company.com", "secret")
 
 
 def test_a_read_replica_serves_the_backup_and_never_the_restore() -> None:

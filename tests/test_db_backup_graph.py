@@ -9,9 +9,10 @@ from typing import Any
 import pulumi
 import pytest
 
+from prodstack.check import check
 from prodstack.components.db_backup import DbBackup, DbBackupArgs
-from prodstack.config import DbBackupConfig
-from prodstack.config.db_backup import SecretStoreRef
+from prodstack.config import DbBackupConfig, VaultConfig
+from prodstack.config.db_backup import Job
 from prodstack.identity import AppIdentity
 from prodstack.specs.backup_jobs import script_files
 from prodstack.stack import build
@@ -428,35 +429,63 @@ def test_the_scripts_come_from_the_package_through_one_config_map(graph: Resourc
         assert config_map.urn in job_resource.dependencies
 
 
-def test_passwords_come_from_vault_through_one_external_secret(graph: ResourceGraph) -> None:
+def test_each_job_reads_its_password_through_a_store_that_logs_in_as_itself(
+    graph: ResourceGraph,
+) -> None:
     config = config_of(graph)
-    # No store of its own in the configuration: the service's VaultSecrets store reads them.
-    assert config.secret_store is None
-    [store] = [
-        r for r in graph.service_objects(API) if r.kind in ("SecretStore", "ClusterSecretStore")
-    ]
-    credentials = graph.one("ExternalSecret", "shop-api-db-backup-credentials")
-    assert credentials.api_version == "external-secrets.io/v1"
-    assert credentials.namespace == store.namespace == namespace_of(graph)
-    spec = credentials.inputs["spec"]
-    assert spec["secretStoreRef"] == {"kind": store.kind, "name": store.object_name}
-    assert spec["target"]["name"] == "shop-api-db-backup-credentials"
-    produced = {entry["secretKey"]: entry["remoteRef"] for entry in spec["data"]}
-    # Each job reads its own key; restoring into the backup's server repeats its password.
-    expected = {
-        "backup-password": config.database.password.vault,
-        "restore-check-password": config.restore_target.password.vault,
+    service = service_config(graph.stack)
+    assert service.vault_secrets is not None
+    app_vault = service.vault_secrets.vault
+    stores = {
+        r.object_name: r
+        for r in graph.service_objects(API)
+        if r.kind in ("SecretStore", "ClusterSecretStore")
     }
-    assert {k: (v["key"], v["property"]) for k, v in produced.items()} == {
-        k: (ref.key, ref.property) for k, ref in expected.items() if ref is not None
+    expected_passwords = {
+        "shop-api-db-backup": ("backup-password", config.database.password.vault),
+        "shop-api-db-restore-check": (
+            "restore-check-password",
+            config.restore_target.password.vault,
+        ),
     }
-    for name, job in cron_jobs(graph).items():
-        volumes = {v["name"]: v for v in pod_spec(job)["volumes"]}
-        secret = volumes["db-password"]["secret"]
-        assert secret["secretName"] == spec["target"]["name"]
-        [item] = secret["items"]
-        assert item["key"] in produced, name
-        assert credentials.urn in graph.one("CronJob", name).dependencies
+    for account, (secret_key, ref) in expected_passwords.items():
+        assert ref is not None
+        job: Job = "backup" if account.endswith("-db-backup") else "restore-check"
+        store = stores[f"{account}-vault"]
+        auth = store.inputs["spec"]["provider"]["vault"]["auth"]["kubernetes"]
+        # Its own account and its own role; the app's connection otherwise.
+        assert auth["serviceAccountRef"]["name"] == account
+        assert auth["role"] == config.vault_role(job) != app_vault.role
+        assert store.inputs["spec"]["provider"]["vault"]["server"] == app_vault.server
+        assert graph.one("ServiceAccount", account).urn in store.dependencies
+        credentials = graph.one("ExternalSecret", f"{account}-credentials")
+        assert credentials.api_version == "external-secrets.io/v1"
+        assert credentials.namespace == store.namespace == namespace_of(graph)
+        spec = credentials.inputs["spec"]
+        assert spec["secretStoreRef"] == {"kind": store.kind, "name": store.object_name}
+        assert spec["target"]["name"] == f"{account}-credentials"
+        assert spec["data"] == [
+            {"secretKey": secret_key, "remoteRef": {"key": ref.key, "property": ref.property}}
+        ]
+        assert store.urn in credentials.dependencies
+        cron_job = graph.one("CronJob", account)
+        pod = pod_spec(dict(cron_job.inputs))
+        assert pod["serviceAccountName"] == account
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes["db-password"]["secret"]["secretName"] == f"{account}-credentials"
+        assert volumes["db-password"]["secret"]["items"] == [
+            {"key": secret_key, "path": "password"}
+        ]
+        assert credentials.urn in cron_job.dependencies
+        # The policy each job's role needs: its one path.
+        output = "dbBackupVaultPolicy" if job == "backup" else "dbRestoreCheckVaultPolicy"
+        policy = graph.outputs["services"][API][output]
+        assert f'path "{app_vault.kv_mount}/data/{ref.key}"' in policy
+        assert policy.count("path ") == 1
+    # The app's store reads the app's paths, and its policy names no backup password.
+    app_policy = graph.outputs["services"][API]["vaultPolicy"]
+    for _, ref in expected_passwords.values():
+        assert ref is not None and ref.key not in app_policy
 
 
 def test_job_pods_are_not_taken_for_the_app(graph: ResourceGraph) -> None:
@@ -547,8 +576,8 @@ def test_db_backup_works_standalone_with_explicit_providers() -> None:
             DbBackupArgs(
                 identity=AppIdentity(name="orders", namespace="orders"),
                 config=config,
-                # dev's passwords come from Vault: some store must read them.
-                secret_store=SecretStoreRef(name="orders-vault"),
+                # dev's passwords come from Vault: the jobs log in to this one.
+                app_vault=VaultConfig(server="https://vault.orders.internal", role="orders"),
             ),
             opts=pulumi.ResourceOptions(providers=[cluster, account]),
         )
@@ -567,8 +596,10 @@ def test_db_backup_works_standalone_with_explicit_providers() -> None:
     credentials = graph.one("ExternalSecret", "orders-db-backup-credentials")
     assert credentials.inputs["spec"]["secretStoreRef"] == {
         "kind": "SecretStore",
-        "name": "orders-vault",
+        "name": "orders-db-backup-vault",
     }
+    store = graph.one("SecretStore", "orders-db-backup-vault")
+    assert store.inputs["spec"]["provider"]["vault"]["server"] == "https://vault.orders.internal"
     assert sorted(r.inputs["name"] for r in graph.of_type(ROLE)) == [
         "orders-orders-db-backup",
         "orders-orders-db-restore-check",
@@ -586,28 +617,52 @@ def config_of_stack(stack: str) -> DbBackupConfig:
     return config
 
 
-def test_a_configured_secret_store_wins_over_the_services_own() -> None:
-    """A dedicated store (its Vault role may read the backup paths, the app's may not) is
-    used when named, even though the service has VaultSecrets."""
+def test_the_jobs_may_log_in_to_another_vault_through_cluster_stores() -> None:
+    def own_connection(raw: dict[str, Any]) -> None:
+        svc(raw)["dbBackup"]["vault"] |= {
+            "server": "https://backup-vault.internal:8200",
+            "storeKind": "ClusterSecretStore",
+        }
 
-    def dedicated(raw: dict[str, Any]) -> None:
-        svc(raw)["dbBackup"]["secretStore"] = {"kind": "SecretStore", "name": "backup-vault"}
+    graph = synthesize_environment(environment("dev", own_connection), stack="dev")
+    assert graph.one("SecretStore").object_name == "shop-api-vault"  # the app's, unchanged
+    namespace = namespace_of(graph)
+    for account in ("shop-api-db-backup", "shop-api-db-restore-check"):
+        store = graph.one("ClusterSecretStore", f"{namespace}-{account}-vault")
+        spec = store.inputs["spec"]
+        # Fenced to the namespace, and logging in as the job's account there.
+        assert spec["conditions"] == [{"namespaces": [namespace]}]
+        auth = spec["provider"]["vault"]["auth"]["kubernetes"]
+        assert auth["serviceAccountRef"] == {
+            "name": account,
+            "namespace": namespace,
+            "audiences": ["vault"],
+        }
+        assert spec["provider"]["vault"]["server"] == "https://backup-vault.internal:8200"
+        credentials = graph.one("ExternalSecret", f"{account}-credentials")
+        assert credentials.inputs["spec"]["secretStoreRef"] == {
+            "kind": "ClusterSecretStore",
+            "name": store.object_name,
+        }
+    assert not check(graph).problems
 
-    graph = synthesize_environment(environment("dev", dedicated), stack="dev")
-    assert graph.one("SecretStore").object_name == "shop-api-vault"  # the app's, still there
-    credentials = graph.one("ExternalSecret", "shop-api-db-backup-credentials")
-    assert credentials.inputs["spec"]["secretStoreRef"] == {
-        "kind": "SecretStore",
-        "name": "backup-vault",
-    }
 
-
-def test_a_vault_password_without_a_store_is_refused() -> None:
+def test_a_vault_password_without_a_server_is_refused() -> None:
     config = config_of_stack("dev")
-    with pytest.raises(
-        ValueError, match=r"DbBackupArgs\.secret_store: the passwords come from Vault"
-    ):
+    with pytest.raises(ValueError, match=r"DbBackupArgs\.app_vault: the jobs' passwords come"):
         DbBackupArgs(identity=AppIdentity(name="orders", namespace="orders"), config=config)
+
+
+def test_the_args_refuse_a_job_that_logs_in_as_the_app() -> None:
+    service = service_config("dev")
+    assert service.db_backup is not None and service.vault_secrets is not None
+    app_vault = service.vault_secrets.vault.model_copy(update={"role": "dev-shop-api-db-backup"})
+    with pytest.raises(ValueError, match=r"the backup job's role is the app's"):
+        DbBackupArgs(
+            identity=AppIdentity(name="orders", namespace="orders"),
+            config=service.db_backup,
+            app_vault=app_vault,
+        )
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "production"])

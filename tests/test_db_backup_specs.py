@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from prodstack.config import BackupBucket, DbBackupConfig
-from prodstack.config.db_backup import SecretStoreRef
 from prodstack.specs import backup_jobs, backup_storage
 from tests.support.stacks import svc, varied
 
@@ -314,10 +313,10 @@ def test_an_existing_secret_and_no_ca_bundle() -> None:
     assert password_volume(pod)["secretName"] == "orders-db"
     assert password_volume(pod)["items"] == [{"key": "backup", "path": "password"}]
     assert "PGSSLROOTCERT" not in {e["name"] for e in pod["containers"][0]["env"]}
-    assert backup_jobs.vault_passwords(cfg) == {}
+    assert cfg.vault_passwords() == {}
 
 
-def test_vault_passwords_become_one_external_secret() -> None:
+def test_each_job_reads_its_own_password_through_its_own_store() -> None:
     def vault(key: str) -> dict[str, Any]:
         return {"vault": {"key": key, "property": "pw"}}
 
@@ -328,33 +327,51 @@ def test_vault_passwords_become_one_external_secret() -> None:
         "sslMode": "require",
     }
     cfg = config(restoreCheck={"database": restore})
-    passwords = backup_jobs.vault_passwords(cfg)
-    assert sorted(passwords) == ["backup-password", "restore-check-password"]
-    # The service's own store (VaultSecrets.store_ref) reads them: staging names none.
-    assert cfg.secret_store is None
-    store = SecretStoreRef(name="shop-api-vault")
+    passwords = cfg.vault_passwords()
+    assert sorted(passwords) == ["backup", "restore-check"]
     spec = backup_jobs.credentials_external_secret_spec(
-        store, "orders-db-backup-credentials", passwords
+        "restore-check",
+        store={"kind": "SecretStore", "name": "orders-db-restore-check-vault"},
+        refresh_interval="1h",
+        secret_name="orders-db-restore-check-credentials",
+        password=passwords["restore-check"],
     )
     assert spec == {
         "refreshInterval": "1h",
-        "secretStoreRef": {"kind": "SecretStore", "name": "shop-api-vault"},
+        "secretStoreRef": {"kind": "SecretStore", "name": "orders-db-restore-check-vault"},
         "target": {
-            "name": "orders-db-backup-credentials",
+            "name": "orders-db-restore-check-credentials",
             "creationPolicy": "Owner",
             "deletionPolicy": "Retain",
         },
         "data": [
             {
-                "secretKey": "backup-password",
-                "remoteRef": {"key": "staging/database-backup", "property": "password"},
-            },
-            {
                 "secretKey": "restore-check-password",
                 "remoteRef": {"key": "staging/restore", "property": "pw"},
-            },
+            }
         ],
     }
+    # Restoring into the backup's server, the restore check reads the backup's password
+    # (through its own store: its role's policy names that one path).
+    shared = config().vault_passwords()
+    assert shared["restore-check"] == shared["backup"]
+
+
+def test_a_jobs_vault_policy_reads_its_one_password_path() -> None:
+    cfg = config()
+    policy = backup_jobs.job_vault_policy(
+        "backup",
+        kv_mount="kv",
+        password=cfg.vault_passwords()["backup"],
+        account="orders-db-backup",
+        namespace="shop",
+    )
+    assert policy == (
+        "# orders-db-backup in namespace shop (backup job): read-only, its password only.\n"
+        'path "kv/data/staging/database-backup" {\n'
+        '  capabilities = ["read"]\n'
+        "}\n"
+    )
 
 
 def test_script_files_are_the_packaged_scripts() -> None:

@@ -240,8 +240,8 @@ def test_the_section_is_optional() -> None:
 
     def without(raw: dict[str, Any]) -> None:
         del svc(raw)["vaultSecrets"]
-        # The backup's Vault passwords then need a store of their own.
-        svc(raw)["dbBackup"]["secretStore"] = {"name": "platform-vault"}
+        # The backup jobs then name the Vault they log in to themselves.
+        svc(raw)["dbBackup"]["vault"]["server"] = "https://vault.company.com"
 
     assert parse_environment(varied("dev", without)).services[API].vault_secrets is None
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from prodstack.check.flows import declared_problems, pairing_problems
+from prodstack.check.identities import IDENTITY_CHECKS
 from prodstack.check.references import CHECKS, Index
 from prodstack.check.schema import SCHEMA_CHECKS, DeclaredVersions, schema_problems
 from prodstack.config.environment import EnvironmentConfig
@@ -18,8 +19,8 @@ from prodstack.synth.values import plain
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding: which family found it (policy, reference, flow, schema), which check, where,
-    why."""
+    """One finding: which family found it (policy, reference, identity, flow, schema), which
+    check, where, why."""
 
     family: str
     check: str
@@ -109,6 +110,11 @@ def check(
             Problem("reference", name, subject.describe(), message)
             for subject, message in run(index)
         )
+    for name, run in IDENTITY_CHECKS:
+        problems.extend(
+            Problem("identity", name, subject.describe(), message)
+            for subject, message in run(index)
+        )
     problems.extend(
         Problem(f.family, f.check, f.subject, f.message) for f in schema_problems(graph, versions)
     )
@@ -116,7 +122,14 @@ def check(
         Problem("flow", "network-pairing", "network policies", message)
         for message in pairing_problems(index)
     )
-    checks_run = len(RESOURCE_POLICIES) + len(STACK_POLICIES) + len(CHECKS) + len(SCHEMA_CHECKS) + 1
+    checks_run = (
+        len(RESOURCE_POLICIES)
+        + len(STACK_POLICIES)
+        + len(CHECKS)
+        + len(IDENTITY_CHECKS)
+        + len(SCHEMA_CHECKS)
+        + 1
+    )
     if env is not None:
         problems.extend(
             Problem("flow", "declared-flows", f"stack {graph.stack}", message)

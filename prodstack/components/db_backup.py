@@ -13,15 +13,18 @@ import pulumi_kubernetes as k8s
 import prodstack
 from prodstack import kinds
 from prodstack.components.outputs import known_after
-from prodstack.config.db_backup import BackupBucket, DbBackupConfig, SecretStoreRef
+from prodstack.config.db_backup import BackupBucket, DbBackupConfig, Job
+from prodstack.config.vault_secrets import VaultConfig
 from prodstack.identity import AppIdentity
 from prodstack.names import BACKUP_COMPONENT, RESTORE_CHECK_COMPONENT, ServiceNames
 from prodstack.specs import backup_jobs, backup_storage
+from prodstack.specs import vault_secrets as vault_spec
 from prodstack.specs.alerts import BackupJobs
-from prodstack.specs.vault_secrets import external_secret_annotations
 
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 EXTERNAL_SECRETS_API_VERSION = kinds.EXTERNAL_SECRET.api_version
+# Each job's component label (its logical names are ``<name>-<job>-...``).
+COMPONENTS: dict[Job, str] = {"backup": BACKUP_COMPONENT, "restore-check": RESTORE_CHECK_COMPONENT}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,23 +33,31 @@ class DbBackupArgs:
 
     ``identity`` is the app whose database is backed up: the jobs run in its namespace and are
     named after it (``<app>-db-backup``, ``<app>-db-restore-check``). ``config`` says where the
-    database is, where backups go and when the jobs run. ``secret_store`` is the store that
-    reads passwords from Vault (pass ``VaultSecrets.store_ref``); it defaults to
-    ``config.secretStore``. ``environment`` turns on its rules (``production``: digests, a
-    protected bucket).
+    database is, where backups go and when the jobs run. A job whose password comes from Vault
+    reads it through a SecretStore of its own, logging in as its own service account with its
+    own role (``config.vault.roles``); ``app_vault`` is the connection those stores share
+    unless ``config.vault`` sets its own (pass the app's ``VaultSecretsConfig.vault``).
+    ``environment`` turns on its rules (``production``: digests, a protected bucket).
     """
 
     identity: AppIdentity
     config: DbBackupConfig
-    secret_store: SecretStoreRef | None = None
+    app_vault: VaultConfig | None = None
     environment: str | None = None
 
     def __post_init__(self) -> None:
-        if self.store is None and self.config.vault_password_paths():
-            raise ValueError(
-                "DbBackupArgs.secret_store: the passwords come from Vault; pass the store that "
-                "reads them (VaultSecrets.store_ref) or set config.secretStore"
-            )
+        for job in self.config.vault_passwords():
+            if self.job_vault(job) is None:
+                raise ValueError(
+                    "DbBackupArgs.app_vault: the jobs' passwords come from Vault and "
+                    "config.vault names no server; pass the app's VaultConfig "
+                    "(VaultSecretsConfig.vault) or set config.vault.server"
+                )
+            if self.app_vault is not None and self.config.vault_role(job) == self.app_vault.role:
+                raise ValueError(
+                    f"DbBackupArgs.config.vault.roles: the {job} job's role is the app's "
+                    f"({self.app_vault.role!r}); give the job a role of its own"
+                )
         if self.environment == "production":
             for violation in self.config.production_violations():
                 raise ValueError(
@@ -54,9 +65,9 @@ class DbBackupArgs:
                     f"{violation.message}"
                 )
 
-    @property
-    def store(self) -> SecretStoreRef | None:
-        return self.secret_store or self.config.secret_store
+    def job_vault(self, job: Job) -> VaultConfig | None:
+        """The Vault connection and role ``job`` logs in with."""
+        return self.config.job_vault(job, self.app_vault)
 
     @property
     def names(self) -> ServiceNames:
@@ -98,6 +109,8 @@ class DbBackup(pulumi.ComponentResource):
     restore_check_cron_job_name: pulumi.Output[str]
     backup_service_account_name: pulumi.Output[str]
     restore_check_service_account_name: pulumi.Output[str]
+    backup_vault_policy: pulumi.Output[str | None]
+    restore_check_vault_policy: pulumi.Output[str | None]
     namespace: pulumi.Output[str]
     pod_selector: pulumi.Output[dict[str, str]]
 
@@ -164,29 +177,7 @@ class DbBackup(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-        # Passwords from Vault: one ExternalSecret, one Secret key per job.
-        credentials_name = args.names.backup_credentials
-        job_inputs: list[pulumi.Resource] = []
-        passwords = backup_jobs.vault_passwords(config)
-        if passwords:
-            store = args.store
-            assert store is not None  # the args require it
-            job_inputs.append(
-                k8s.apiextensions.CustomResource(
-                    f"{name}-credentials",
-                    api_version=EXTERNAL_SECRETS_API_VERSION,
-                    kind="ExternalSecret",
-                    metadata=jobs.metadata(
-                        credentials_name,
-                        BACKUP_COMPONENT,
-                        annotations=external_secret_annotations(),
-                    ),
-                    spec=backup_jobs.credentials_external_secret_spec(
-                        store, credentials_name, passwords
-                    ),
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-            )
+        job_inputs, policies = self._job_credentials(name, args, service_accounts)
 
         files = backup_jobs.script_files()
         scripts_name = args.names.backup_scripts
@@ -205,7 +196,7 @@ class DbBackup(pulumi.ComponentResource):
                 bucket_name=bucket.bucket,
                 role_arn=role_arns[key],
                 scripts_sha256=checksum,
-                credentials_secret=credentials_name,
+                credentials_secret=args.names.job_credentials(key),
             )
 
         backup_job = k8s.batch.v1.CronJob(
@@ -215,7 +206,8 @@ class DbBackup(pulumi.ComponentResource):
                 config, jobs.labels(BACKUP_COMPONENT), wiring("backup")
             ),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[scripts, service_accounts["backup"], *job_inputs]
+                parent=self,
+                depends_on=[scripts, service_accounts["backup"], *job_inputs["backup"]],
             ),
         )
         restore_job = k8s.batch.v1.CronJob(
@@ -225,7 +217,12 @@ class DbBackup(pulumi.ComponentResource):
                 config, jobs.labels(RESTORE_CHECK_COMPONENT), wiring("restore-check")
             ),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[scripts, service_accounts["restore-check"], *job_inputs]
+                parent=self,
+                depends_on=[
+                    scripts,
+                    service_accounts["restore-check"],
+                    *job_inputs["restore-check"],
+                ],
             ),
         )
 
@@ -240,6 +237,9 @@ class DbBackup(pulumi.ComponentResource):
         self.restore_check_service_account_name = known_after(
             service_accounts["restore-check"], args.restore_check_name
         )
+        # What each job's Vault role must grant (None: the job's password is not from Vault).
+        self.backup_vault_policy = pulumi.Output.from_input(policies.get("backup"))
+        self.restore_check_vault_policy = pulumi.Output.from_input(policies.get("restore-check"))
         self.namespace = pulumi.Output.from_input(namespace)
         self.pod_selector = pulumi.Output.from_input(jobs.selector())
         # What Observability's backup alerts watch (plain names, known before deployment).
@@ -257,10 +257,79 @@ class DbBackup(pulumi.ComponentResource):
                 "restore_check_cron_job_name": self.restore_check_cron_job_name,
                 "backup_service_account_name": self.backup_service_account_name,
                 "restore_check_service_account_name": self.restore_check_service_account_name,
+                "backup_vault_policy": self.backup_vault_policy,
+                "restore_check_vault_policy": self.restore_check_vault_policy,
                 "namespace": self.namespace,
                 "pod_selector": self.pod_selector,
             }
         )
+
+    def _job_credentials(
+        self,
+        name: str,
+        args: DbBackupArgs,
+        service_accounts: dict[str, k8s.core.v1.ServiceAccount],
+    ) -> tuple[dict[Job, list[pulumi.Resource]], dict[Job, str]]:
+        """Per job whose password comes from Vault: a store that logs in as the job's own
+        account and an ExternalSecret through it, so no other workload's Vault role reads the
+        password. Returns what each CronJob waits for, and each job's Vault policy."""
+        config, namespace, jobs = args.config, args.identity.namespace, args.job_identity
+        job_inputs: dict[Job, list[pulumi.Resource]] = {"backup": [], "restore-check": []}
+        policies: dict[Job, str] = {}
+        for job, password in config.vault_passwords().items():
+            vault = args.job_vault(job)
+            assert vault is not None  # the args require it
+            account = args.names.job_account(job)
+            cluster = vault.store_kind == "ClusterSecretStore"
+            store_name = args.names.job_secret_store(job, cluster=cluster)
+            store_meta = jobs.metadata(
+                store_name,
+                COMPONENTS[job],
+                annotations=vault_spec.store_annotations(vault.store_kind),
+            )
+            if cluster:
+                del store_meta["namespace"]  # cluster-scoped
+            store = k8s.apiextensions.CustomResource(
+                f"{name}-{job}-store",
+                api_version=EXTERNAL_SECRETS_API_VERSION,
+                kind=vault.store_kind,
+                metadata=store_meta,
+                spec=vault_spec.secret_store_spec(
+                    vault, namespace=namespace, service_account=account
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[service_accounts[job]]),
+            )
+            credentials_name = args.names.job_credentials(job)
+            job_inputs[job].append(
+                k8s.apiextensions.CustomResource(
+                    # The backup's keeps the name of the one ExternalSecret 0.1 shared.
+                    f"{name}-credentials" if job == "backup" else f"{name}-{job}-credentials",
+                    api_version=EXTERNAL_SECRETS_API_VERSION,
+                    kind="ExternalSecret",
+                    metadata=jobs.metadata(
+                        credentials_name,
+                        COMPONENTS[job],
+                        annotations=vault_spec.external_secret_annotations(),
+                    ),
+                    spec=backup_jobs.credentials_external_secret_spec(
+                        job,
+                        store={"kind": vault.store_kind, "name": store_name},
+                        refresh_interval=config.vault.refresh_interval if config.vault else "1h",
+                        secret_name=credentials_name,
+                        password=password,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[store]),
+                )
+            )
+            policies[job] = backup_jobs.job_vault_policy(
+                job,
+                kv_mount=vault.kv_mount,
+                password=password,
+                account=account,
+                namespace=namespace,
+            )
+
+        return job_inputs, policies
 
     def _bucket(
         self, name: str, bucket_config: BackupBucket, tags: dict[str, str]

@@ -9,7 +9,6 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from prodstack.components.outputs import known_after
-from prodstack.config.db_backup import SecretStoreRef
 from prodstack.config.vault_secrets import VaultSecretsConfig
 from prodstack.identity import AppIdentity
 from prodstack.specs import vault_secrets as spec
@@ -103,8 +102,6 @@ class VaultSecrets(pulumi.ComponentResource):
             config, names=names, external_secret=external_secret_spec, settings=settings
         )
         self.store_name = known_after(store, names.store)
-        # What DbBackup's ExternalSecret reads Vault passwords through (known in advance).
-        self.store_ref = SecretStoreRef(kind=store_kind, name=names.store)
         self.external_secret_name = known_after(external_secret, names.external_secret)
         # The Secret is External Secrets' to create; it exists once the ExternalSecret syncs.
         self.secret_name = known_after(external_secret, names.secret)

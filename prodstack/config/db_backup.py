@@ -20,6 +20,14 @@ from prodstack.config.types import (
     duration_seconds,
     memory_bytes,
 )
+from prodstack.config.vault_secrets import (
+    PemCertificates,
+    VaultCaProvider,
+    VaultConfig,
+    VaultName,
+    VaultPath,
+    VaultServer,
+)
 
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]*[A-Za-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -35,6 +43,9 @@ _OIDC_PROVIDER_ARN = re.compile(
 _KMS_KEY_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/\S+$")
 _CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,\-]+$")
+Job = Literal["backup", "restore-check"]
+# The jobs' keys in the configuration (dbBackup.backup, dbBackup.restoreCheck).
+JOB_KEYS: dict[Job, str] = {"backup": "backup", "restore-check": "restoreCheck"}
 # libpq sslmodes that check the server's certificate against a CA.
 VERIFYING_SSL_MODES = ("verify-ca", "verify-full")
 
@@ -94,7 +105,7 @@ class KeyRef(ConfigModel):
 
 
 class VaultRef(ConfigModel):
-    """A property of a Vault KV secret, fetched by External Secrets through ``secretStore``."""
+    """A property of a Vault KV secret, fetched by External Secrets through the job's own store."""
 
     key: Annotated[
         str, _check_pattern(_VAULT_KEY, "is not a Vault secret path (e.g. production/database)")
@@ -118,13 +129,51 @@ class PasswordSource(ConfigModel):
         return self
 
 
-class SecretStoreRef(ConfigModel):
-    """The External Secrets store that reads ``vault`` passwords (VaultSecrets' is
-    ``<app>-vault``); its Vault role must be allowed to read those paths."""
+class JobVaultRoles(ConfigModel):
+    """The Vault roles the jobs log in as, one per job: each is bound in Vault to that job's
+    service account only (``<app>-db-backup``, ``<app>-db-restore-check``) and grants read on
+    that job's password only (docs/components/db-backup.md#vault)."""
 
-    kind: Literal["SecretStore", "ClusterSecretStore"] = "SecretStore"
-    name: SecretName
+    backup: VaultName | None = None
+    restore_check: VaultName | None = None
+
+
+class JobsVault(ConfigModel):
+    """How the jobs read their passwords from Vault: through SecretStores of their own, each
+    logging in (Kubernetes auth) as its job's service account with its job's role, so that no
+    other workload's Vault role ever needs the backup user's password.
+
+    The connection (``server``, ``kvMount``, ``namespace``, ``authMount``, ``audiences``, the
+    CA, ``storeKind``) is the service's ``vaultSecrets.vault`` for each key left out.
+    """
+
+    roles: JobVaultRoles
+    server: VaultServer | None = None
+    kv_mount: VaultPath | None = None
+    namespace: VaultPath | None = None
+    auth_mount: VaultPath | None = None
+    audiences: (
+        Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=1)] | None
+    ) = None
+    ca_bundle: PemCertificates | None = None
+    ca_provider: VaultCaProvider | None = None
+    store_kind: Literal["SecretStore", "ClusterSecretStore"] | None = None
     refresh_interval: Duration = "1h"
+
+    def connection(self, base: VaultConfig | None, role: str) -> VaultConfig | None:
+        """The Vault connection of the job whose role is ``role``: this section's keys over
+        ``base`` (the app's), or None when neither names the server."""
+        own = self.model_dump(
+            exclude={"roles", "refresh_interval"}, exclude_none=True, by_alias=False
+        )
+        if "ca_bundle" in own or "ca_provider" in own:  # the CA is one setting, not two
+            own.setdefault("ca_bundle", None)
+            own.setdefault("ca_provider", None)
+        values = {} if base is None else base.model_dump(by_alias=False)
+        values.update(own, role=role)
+        if values.get("server") is None:
+            return None
+        return VaultConfig.model_validate(values)
 
 
 class DatabaseConnection(ConfigModel):
@@ -352,7 +401,7 @@ class DbBackupConfig(ConfigModel):
     ]
     database: SourceDatabase
     bucket: BackupBucket
-    secret_store: SecretStoreRef | None = None
+    vault: JobsVault | None = None
     backup: BackupJob = BackupJob()
     restore_check: RestoreCheckJob = RestoreCheckJob()
     security: JobSecurity = JobSecurity()
@@ -386,23 +435,76 @@ class DbBackupConfig(ConfigModel):
         source = self.database.model_dump(exclude={"database", "read_host", "read_port"})
         return RestoreTarget.model_validate(source)
 
-    def vault_password_paths(self) -> list[tuple[str, ...]]:
-        """Keys of the passwords that come from Vault (they need a SecretStore)."""
-        sources = {
-            ("database",): self.database.password,
-            ("restoreCheck", "database"): (
-                None if self.restore_check.database is None else self.restore_target.password
-            ),
+    def vault_passwords(self) -> dict[Job, VaultRef]:
+        """The passwords that come from Vault, by the job that reads each one (the restore
+        check reads the backup's when it restores into the backup's server)."""
+        sources: dict[Job, PasswordSource] = {
+            "backup": self.database.password,
+            "restore-check": self.restore_target.password,
         }
-        return [
-            (*path, "password", "vault")
-            for path, source in sources.items()
-            if source is not None and source.vault is not None
-        ]
+        return {job: source.vault for job, source in sources.items() if source.vault is not None}
+
+    def vault_role(self, job: Job) -> str | None:
+        if self.vault is None:
+            return None
+        return self.vault.roles.backup if job == "backup" else self.vault.roles.restore_check
+
+    def job_vault(self, job: Job, app_vault: VaultConfig | None) -> VaultConfig | None:
+        """The Vault connection ``job`` logs in with (its role, this section's connection
+        over the app's ``app_vault``); None when it has no role or no server is known."""
+        role = self.vault_role(job)
+        if self.vault is None or role is None:
+            return None
+        return self.vault.connection(app_vault, role)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_shared_store(cls, data: object) -> object:
+        if isinstance(data, dict) and "secretStore" in data:
+            raise_violations(
+                [
+                    Violation(
+                        ("secretStore",),
+                        "the jobs no longer read Vault through another workload's store: each "
+                        "logs in as its own service account. Replace secretStore with vault: "
+                        "{roles: {backup: <role bound to <app>-db-backup>, restoreCheck: <role "
+                        "bound to <app>-db-restore-check>}} (docs/components/db-backup.md#vault)",
+                    )
+                ]
+            )
+        return data
 
     @model_validator(mode="after")
     def _rules(self) -> DbBackupConfig:
         violations: list[Violation] = []
+        for job in self.vault_passwords():
+            key = JOB_KEYS[job]
+            if self.vault is None:
+                violations.append(
+                    Violation(
+                        ("vault",),
+                        f"the {job} password comes from Vault: give vault.roles.{key}, the "
+                        f"Vault role bound to the job's own service account (<app>-db-{job})",
+                    )
+                )
+                break
+            if self.vault_role(job) is None:
+                violations.append(
+                    Violation(
+                        ("vault", "roles", key),
+                        f"the {job} password comes from Vault: name the Vault role bound to "
+                        f"the job's own service account (<app>-db-{job})",
+                    )
+                )
+        roles = self.vault.roles if self.vault is not None else None
+        if roles is not None and roles.backup is not None and roles.backup == roles.restore_check:
+            violations.append(
+                Violation(
+                    ("vault", "roles", "restoreCheck"),
+                    f"{roles.restore_check!r} is the backup's role too: one identity per job, "
+                    "so the restore check gets a role of its own, bound to its own account",
+                )
+            )
         target = self.restore_target
         if self.restore_check.scratch_database in (self.database.database, target.database):
             violations.append(

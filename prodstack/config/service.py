@@ -18,7 +18,7 @@ from prodstack.config.app import AppConfig, check_app_name, image_is_pinned
 from prodstack.config.autoscaling import AutoscalingConfig, ReplicaRange
 from prodstack.config.autoscaling import replica_range as _replica_range
 from prodstack.config.base import ConfigModel, Violation, raise_violations
-from prodstack.config.db_backup import DbBackupConfig
+from prodstack.config.db_backup import JOB_KEYS, DbBackupConfig
 from prodstack.config.ha import HAConfig, replica_violations
 from prodstack.config.load_balancer import LoadBalancerConfig
 from prodstack.config.load_balancer import production_violations as lb_production_violations
@@ -267,19 +267,35 @@ class ServiceConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
-    def _vault_passwords_have_a_store(self) -> ServiceConfig:
+    def _backup_jobs_log_in_as_themselves(self) -> ServiceConfig:
+        """The jobs' Vault connection resolves (their own section over vaultSecrets.vault),
+        and their roles are not the app's: the app's role never reads the jobs' passwords."""
         backup = self.db_backup
-        if backup is None or backup.secret_store is not None or self.vault_secrets is not None:
+        if backup is None or backup.vault is None or not backup.vault_passwords():
             return self
-        raise_violations(
-            Violation(
-                ("dbBackup", *path),
-                "a password from Vault needs a SecretStore: configure vaultSecrets (its store "
-                "is used), or dbBackup.secretStore: {name: ...}; or give the password as "
-                "secret: {name: ..., key: ...}",
+        app_vault = None if self.vault_secrets is None else self.vault_secrets.vault
+        violations = []
+        if backup.vault.server is None and app_vault is None:
+            violations.append(
+                Violation(
+                    ("dbBackup", "vault", "server"),
+                    "the jobs log in to Vault: give its server (and kvMount, authMount, the CA "
+                    "as they differ from the defaults), or configure vaultSecrets, whose "
+                    "connection the jobs share",
+                )
             )
-            for path in backup.vault_password_paths()
-        )
+        for job in backup.vault_passwords():
+            role = backup.vault_role(job)
+            if app_vault is not None and role == app_vault.role:
+                violations.append(
+                    Violation(
+                        ("dbBackup", "vault", "roles", JOB_KEYS[job]),
+                        f"{role!r} is the app's Vault role (vaultSecrets.vault.role): the "
+                        f"{job} job needs a role of its own, bound to <app>-db-{job} only, or "
+                        "the app's pods could read its database password",
+                    )
+                )
+        raise_violations(violations)
         return self
 
     @model_validator(mode="after")

@@ -14,8 +14,8 @@ from typing import Any
 from prodstack.config.db_backup import (
     DatabaseConnection,
     DbBackupConfig,
+    Job,
     JobSchedule,
-    SecretStoreRef,
     VaultRef,
 )
 from prodstack.specs.pod import (
@@ -24,13 +24,14 @@ from prodstack.specs.pod import (
     pod_security_context,
     resource_requirements,
 )
+from prodstack.specs.vault_secrets import read_policy
 
 SCRIPT_FILES = ("common.sh", "backup.sh", "restore-check.sh")
 SCRIPTS_DIR = "/opt/prodstack/scripts"
 SCRATCH_DIR = "/scratch"
 PASSWORD_DIR = "/var/run/secrets/prodstack/db"
 PASSWORD_FILE = "password"
-# Keys of the Secret that DbBackup's ExternalSecret produces, one per job.
+# The key of the Secret each job's ExternalSecret produces.
 CREDENTIAL_KEYS = {"backup": "backup-password", "restore-check": "restore-check-password"}
 # Where the EKS pod identity webhook mounts the IRSA token; rendered explicitly, so the pod
 # has its AWS identity without relying on the webhook (which leaves an existing volume alone).
@@ -57,7 +58,7 @@ def scripts_checksum(files: dict[str, str]) -> str:
 @dataclass(frozen=True, kw_only=True)
 class JobWiring:
     """Names and cloud values a job's pod refers to. ``credentials_secret`` is the Secret that
-    DbBackup's ExternalSecret produces (used for passwords that come from Vault)."""
+    the job's own ExternalSecret produces (used when its password comes from Vault)."""
 
     service_account: str
     scripts_config_map: str
@@ -67,30 +68,34 @@ class JobWiring:
     credentials_secret: str
 
 
-def vault_passwords(config: DbBackupConfig) -> dict[str, VaultRef]:
-    """The passwords DbBackup fetches from Vault, by the Secret key each one lands in."""
-    sources = {"backup": config.database.password, "restore-check": config.restore_target.password}
-    return {
-        CREDENTIAL_KEYS[job]: source.vault
-        for job, source in sources.items()
-        if source.vault is not None
-    }
-
-
 def credentials_external_secret_spec(
-    store: SecretStoreRef, secret_name: str, passwords: dict[str, VaultRef]
+    job: Job, *, store: Manifest, refresh_interval: str, secret_name: str, password: VaultRef
 ) -> Manifest:
-    """External Secrets ``v1``: the jobs' passwords from Vault into one Secret. Kept when the
-    Vault path disappears (``Retain``), so a mistake in Vault does not stop the backups."""
+    """External Secrets ``v1``: one job's password from Vault into a Secret of its own, read
+    through ``store`` (``secretStoreRef``), the job's own. Kept when the Vault path disappears
+    (``Retain``), so a mistake in Vault does not stop the backups."""
     return {
-        "refreshInterval": store.refresh_interval,
-        "secretStoreRef": {"kind": store.kind, "name": store.name},
+        "refreshInterval": refresh_interval,
+        "secretStoreRef": dict(store),
         "target": {"name": secret_name, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
         "data": [
-            {"secretKey": key, "remoteRef": {"key": ref.key, "property": ref.property}}
-            for key, ref in sorted(passwords.items())
+            {
+                "secretKey": CREDENTIAL_KEYS[job],
+                "remoteRef": {"key": password.key, "property": password.property},
+            }
         ],
     }
+
+
+def job_vault_policy(
+    job: Job, *, kv_mount: str, password: VaultRef, account: str, namespace: str
+) -> str:
+    """The Vault policy (HCL) of a job's role: read on its one password path, nothing else."""
+    return read_policy(
+        kv_mount,
+        [password.key],
+        f"{account} in namespace {namespace} ({job} job): read-only, its password only.",
+    )
 
 
 def password_ref(database: DatabaseConnection, job: str, wiring: JobWiring) -> tuple[str, str]:

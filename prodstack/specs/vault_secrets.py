@@ -7,7 +7,7 @@ Pure functions; every dict is manifest-shaped (camelCase) for ``external-secrets
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from prodstack import labels as lbl
@@ -217,18 +217,22 @@ def secret_keys(external_secret: Manifest) -> list[str]:
     return sorted(external_secret["target"]["template"]["data"])
 
 
-def vault_policy(config: VaultSecretsConfig, identity: AppIdentity) -> str:
-    """The Vault policy (HCL) that the Kubernetes auth role must grant: read on exactly the KV
-    v2 data paths the ExternalSecret fetches, nothing else."""
-    keys = sorted({entry["remoteRef"]["key"] for entry in remote_data(config)})
-    lines = [f"# {identity.name} in namespace {identity.namespace}: read-only, its secrets only."]
-    for key in keys:
-        lines += [
-            f'path "{config.vault.kv_mount}/data/{key}" {{',
-            '  capabilities = ["read"]',
-            "}",
-        ]
+def read_policy(kv_mount: str, keys: Iterable[str], comment: str) -> str:
+    """A Vault policy (HCL) granting read on exactly the KV v2 data paths of ``keys``."""
+    lines = [f"# {comment}"]
+    for key in sorted(set(keys)):
+        lines += [f'path "{kv_mount}/data/{key}" {{', '  capabilities = ["read"]', "}"]
     return "\n".join(lines) + "\n"
+
+
+def vault_policy(config: VaultSecretsConfig, identity: AppIdentity) -> str:
+    """The Vault policy (HCL) that the app's Kubernetes auth role must grant: read on exactly
+    the KV v2 data paths the ExternalSecret fetches, nothing else."""
+    return read_policy(
+        config.vault.kv_mount,
+        (entry["remoteRef"]["key"] for entry in remote_data(config)),
+        f"{identity.name} in namespace {identity.namespace}: read-only, its secrets only.",
+    )
 
 
 def rollout_annotations(
