@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ from prodstack.check import check, subjects
 from prodstack.check.identities import secret_identities
 from prodstack.check.references import Index
 from prodstack.synth import ResourceGraph, synthesize
-from tests.support.stacks import API, environment
+from tests.support.stacks import API, ROOT, environment
 
 Manifest = dict[str, Any]
 
@@ -251,3 +252,13 @@ def test_another_providers_credentials_serve_one_workload_only() -> None:
     found = findings_of(program)
     assert len(found) == 2
     assert all("the credentials of SecretStore shop/aws" in message for _, message in found)
+
+
+def test_the_docs_policy_is_what_production_exports(production: ResourceGraph) -> None:
+    page = (ROOT / "docs" / "components" / "db-backup.md").read_text()
+    (shown,) = re.findall(r"```hcl\n(.*?)```", page, flags=re.DOTALL)
+    assert production.outputs["services"][API]["dbBackupVaultPolicy"] == shown
+    # The role the commands create is the one the production stack names.
+    config = environment("production").services[API].db_backup
+    assert config is not None and config.vault is not None
+    assert f"auth/kubernetes/role/{config.vault.roles.backup} " in page
