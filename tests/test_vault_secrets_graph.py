@@ -95,7 +95,16 @@ def config_map_reads(pod: dict[str, Any]) -> list[tuple[str, str | None]]:
 
 
 def test_each_stack_has_one_v1_store_and_external_secret(graph: ResourceGraph) -> None:
-    assert len(graph.kind("SecretStore", spec.API_VERSION)) == 1
+    assert (
+        len(
+            [
+                s
+                for s in graph.kind("SecretStore", spec.API_VERSION)
+                if made_by_vault_secrets(graph, s)
+            ]
+        )
+        == 1
+    )
     assert (
         len(
             [
@@ -110,7 +119,7 @@ def test_each_stack_has_one_v1_store_and_external_secret(graph: ResourceGraph) -
 
 
 def test_store_and_external_secret_reference_each_other(graph: ResourceGraph) -> None:
-    store = graph.one("SecretStore")
+    store = app_store(graph)
     external = app_external_secret(graph)
     assert external.inputs["spec"]["secretStoreRef"] == {
         "kind": store.kind,
@@ -312,8 +321,8 @@ def _cluster_store(raw: dict[str, Any]) -> None:
 
 def test_cluster_secret_store_option() -> None:
     graph = production_variant(_cluster_store)
-    assert not graph.kind("SecretStore")
-    store = graph.one("ClusterSecretStore")
+    assert not [s for s in graph.kind("SecretStore") if made_by_vault_secrets(graph, s)]
+    store = app_store(graph, "ClusterSecretStore")
     assert store.namespace is None
     assert store.object_name == "shop-production-shop-api-vault"
     assert store.inputs["spec"]["conditions"] == [{"namespaces": ["shop-production"]}]
@@ -421,8 +430,14 @@ def made_by_vault_secrets(graph: ResourceGraph, resource: Resource) -> bool:
 
 
 def app_external_secret(graph: ResourceGraph) -> Resource:
-    """VaultSecrets' ExternalSecret (DbBackup may add its own for the backup passwords)."""
+    """VaultSecrets' ExternalSecret (DbBackup adds one per job for the backup passwords)."""
     [found] = [e for e in graph.kind("ExternalSecret") if made_by_vault_secrets(graph, e)]
+    return found
+
+
+def app_store(graph: ResourceGraph, kind: str = "SecretStore") -> Resource:
+    """VaultSecrets' store (each backup job has its own)."""
+    [found] = [s for s in graph.kind(kind) if made_by_vault_secrets(graph, s)]
     return found
 
 
@@ -478,5 +493,5 @@ def test_sync_waves_apply_stores_then_external_secrets_then_their_readers(
 
 def test_a_cluster_secret_store_keeps_its_wave() -> None:
     graph = production_variant(_cluster_store)
-    store = graph.one("ClusterSecretStore")
+    store = app_store(graph, "ClusterSecretStore")
     assert sync_wave(store) < sync_wave(app_external_secret(graph)) < 0
