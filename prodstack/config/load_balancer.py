@@ -7,7 +7,7 @@ from typing import Annotated, Final, Literal
 from pydantic import Field, IPvAnyNetwork, model_validator
 
 from prodstack.config.base import ConfigModel, Violation, raise_violations
-from prodstack.config.types import Port
+from prodstack.config.types import CidrText, Port
 
 LB_CONTROLLER: Final = "aws-load-balancer-controller"
 IN_TREE: Final = "in-tree"
@@ -32,7 +32,7 @@ class LoadBalancerConfig(ConfigModel):
     idle_timeout_seconds: Annotated[int, Field(ge=MIN_IDLE_TIMEOUT, le=MAX_IDLE_TIMEOUT)] | None = (
         None
     )
-    source_ranges: tuple[IPvAnyNetwork, ...] = ()
+    source_ranges: tuple[Annotated[IPvAnyNetwork, CidrText], ...] = ()
     port: Port = 80
     pod_readiness_gate: bool = True
 
