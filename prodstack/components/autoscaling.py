@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from prodstack import kinds
+from prodstack.components.args import ComponentArgs, DerivedName, names_of
 from prodstack.config.autoscaling import AutoscalingConfig
 from prodstack.config.load_balancer import LoadBalancerConfig
 from prodstack.identity import AppIdentity
@@ -32,7 +34,7 @@ class ScaleTarget(Protocol):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AutoscalingArgs:
+class AutoscalingArgs(ComponentArgs):
     """Inputs of an Autoscaling component.
 
     ``target`` is the workload the HPA scales: pass the CanaryApp itself, created with
@@ -47,6 +49,7 @@ class AutoscalingArgs:
     load_balancer: LoadBalancerConfig | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.autoscaling is None:
             return
         if self.target is None:
@@ -57,6 +60,10 @@ class AutoscalingArgs:
                 "up would reset over the HPA's on every update; create it with "
                 "replicas=ExternallyScaled()"
             )
+
+    def derived_names(self) -> Iterator[DerivedName]:
+        names = ServiceNames(self.identity.name, self.identity.namespace)
+        yield from names_of("identity.name", [(kinds.SERVICE, names.load_balancer_service)])
 
 
 class Autoscaling(pulumi.ComponentResource):

@@ -4,6 +4,7 @@ the IAM roles (IRSA) they use."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pulumi
@@ -12,8 +13,11 @@ import pulumi_kubernetes as k8s
 
 import prodstack
 from prodstack import kinds
+from prodstack.components.args import ComponentArgs, DerivedName, names_of
 from prodstack.components.outputs import known_after
 from prodstack.config.db_backup import BackupBucket, DbBackupConfig, SecretStoreRef
+from prodstack.config.environment import IAM_ROLE_NAME_LIMIT
+from prodstack.config.types import DnsLabel
 from prodstack.identity import AppIdentity
 from prodstack.names import BACKUP_COMPONENT, RESTORE_CHECK_COMPONENT, ServiceNames
 from prodstack.specs import backup_jobs, backup_storage
@@ -25,7 +29,7 @@ EXTERNAL_SECRETS_API_VERSION = kinds.EXTERNAL_SECRET.api_version
 
 
 @dataclass(frozen=True, kw_only=True)
-class DbBackupArgs:
+class DbBackupArgs(ComponentArgs):
     """Inputs of a DbBackup.
 
     ``identity`` is the app whose database is backed up: the jobs run in its namespace and are
@@ -39,9 +43,10 @@ class DbBackupArgs:
     identity: AppIdentity
     config: DbBackupConfig
     secret_store: SecretStoreRef | None = None
-    environment: str | None = None
+    environment: DnsLabel | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.store is None and self.config.vault_password_paths():
             raise ValueError(
                 "DbBackupArgs.secret_store: the passwords come from Vault; pass the store that "
@@ -53,6 +58,20 @@ class DbBackupArgs:
                     f"DbBackupArgs.config.{'.'.join(str(p) for p in violation.path)}: "
                     f"{violation.message}"
                 )
+
+    def derived_names(self) -> Iterator[DerivedName]:
+        names = self.names
+        yield from names_of(
+            "identity.name",
+            [
+                (kinds.CRON_JOB, names.backup),
+                (kinds.CRON_JOB, names.restore_check),
+                (kinds.SECRET, names.backup_credentials),
+            ],
+        )
+        for component in (BACKUP_COMPONENT, RESTORE_CHECK_COMPONENT):
+            role = names.iam_role(component)
+            yield DerivedName("identity.name", "IAM role", role, IAM_ROLE_NAME_LIMIT)
 
     @property
     def store(self) -> SecretStoreRef | None:

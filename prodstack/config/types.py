@@ -75,6 +75,18 @@ def _check_duration(value: str) -> str:
     return value
 
 
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _check_object_name(value: str) -> str:
+    if len(value) > 253 or _DNS_SUBDOMAIN.match(value) is None:
+        raise ValueError(
+            f"{shown(value)} is not a Kubernetes object name; use at most 253 lower-case "
+            "letters, digits, '-' and '.', starting and ending with a letter or digit"
+        )
+    return value
+
+
 def _check_dns_label(value: str) -> str:
     if len(value) > 63 or _DNS_LABEL.match(value) is None:
         raise ValueError(
@@ -327,6 +339,7 @@ def is_zero(value: int | str) -> bool:
 
 Duration = Annotated[str, AfterValidator(_check_duration)]
 DnsLabel = Annotated[str, AfterValidator(_check_dns_label)]
+ObjectName = Annotated[str, AfterValidator(_check_object_name)]
 CpuQuantity = Annotated[str, AfterValidator(_check_cpu)]
 MemoryQuantity = Annotated[str, AfterValidator(_check_memory)]
 IntOrPercent = Annotated[int | str, AfterValidator(_check_int_or_percent)]
@@ -334,7 +347,9 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 PositiveInt = Annotated[int, Field(ge=1, le=INT32_MAX)]
 NonNegativeInt = Annotated[int, Field(ge=0, le=INT32_MAX)]
 LabelKey = Annotated[str, AfterValidator(check_key)]
+LabelValue = Annotated[str, AfterValidator(check_label_value)]
 Labels = Annotated[dict[str, str], AfterValidator(check_labels)]
+LabelMap = Annotated[Mapping[str, str], AfterValidator(check_labels)]
 Annotations = Annotated[dict[str, str], AfterValidator(check_annotations)]
 Cidr = Annotated[str, AfterValidator(check_cidr)]
 
