@@ -302,9 +302,7 @@ def test_cli_reports_findings_with_exit_1(
 ) -> None:
     import prodstack.check
 
-    def failing(
-        graph: ResourceGraph, env: Any = None, versions: Any = None, **_: Any
-    ) -> Report:
+    def failing(graph: ResourceGraph, env: Any = None, versions: Any = None, **_: Any) -> Report:
         problem = Problem(
             "policy", "images-pinned", "Rollout shop-production/shop-api", "uses latest"
         )

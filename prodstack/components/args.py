@@ -15,6 +15,7 @@ built (names, labels, rules), so it must be a plain value.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -56,14 +57,41 @@ class DerivedName:
 
 
 class ComponentArgs:
-    """Base of the components' argument dataclasses: checked at construction."""
+    """Base of the components' argument dataclasses: checked at construction.
+
+    A subclass's own ``__post_init__`` (its rules across fields) calls this one first; a
+    ValueError it raises (``"<Args>.<field>: why"``) becomes an ArgsError too."""
 
     def __post_init__(self) -> None:
         check_args(self)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__post_init__")
+        if own is None:
+            return
+
+        @functools.wraps(own)
+        def post_init(self: ComponentArgs) -> None:
+            try:
+                own(self)
+            except ArgsError:
+                raise
+            except ValueError as exc:
+                raise _args_error(type(self).__name__, str(exc)) from None
+
+        cls.__post_init__ = post_init  # type: ignore[method-assign]
+
     def derived_names(self) -> Iterable[DerivedName]:
         """The object names the component derives, checked against their kind's limit."""
         return ()
+
+
+def _args_error(owner: str, text: str) -> ArgsError:
+    key, separator, message = text.partition(": ")
+    if separator and (key == owner or key.startswith(f"{owner}.")):
+        return ArgsError([(key, message)])
+    return ArgsError([(owner, text)])
 
 
 def check_args(args: ComponentArgs) -> None:
