@@ -11,11 +11,10 @@ run backwards. Descriptors match exactly (``@daily``, not ``@daily `` or ``@DAIL
 
 The fields are evaluated with cronsim (a maintained parser that computes the runs); it also
 knows ``L``, ``W``, ``#`` and a day-of-week 7, which robfig refuses, so those are refused here
-first. prodstack is stricter than robfig in four places, each a schedule that is almost
-certainly a mistake (tests/test_cron.py pins every case):
-``@every <duration>`` (not a calendar schedule: write the five fields), a range from ``*``
-(``*-5``, which robfig reads as ``*``), empty list items (``1,,2``), a sign (``+5``), and a
-schedule that never runs (``0 0 30 2 *``).
+first. prodstack is stricter than robfig in five places, each a schedule that is almost
+certainly a mistake (tests/test_cron.py pins every case): ``@every <duration>`` (not a calendar
+schedule: write the five fields), a range from ``*`` (``*-5``, which robfig reads as ``*``),
+empty list items (``1,,2``), a sign (``+5``), and a schedule that never runs (``0 0 30 2 *``).
 """
 
 from __future__ import annotations
