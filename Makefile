@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STACKS := dev staging production
 OUT ?= rendered
 
-.PHONY: render test lint venv tools clean bench profile
+.PHONY: render test lint venv tools clean bench profile fuzz
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ $(BIN)/.bench-installed: $(BIN)/.installed
 ## Where a platform run's time goes, sampled with py-spy (PROFILE_ARGS="--n 200 --floor").
 profile: $(BIN)/.bench-installed
 	$(BIN)/python -m benchmarks.profile $(PROFILE_ARGS)
+
+## A large seeded run of the input fuzzer (tests/fuzz.py); FUZZ_ARGS="--cases 1200 --seed 15".
+fuzz: venv
+	$(BIN)/python -m tests.fuzz $(FUZZ_ARGS)
 
 lint: venv
 	$(BIN)/ruff check prodstack tests stacks benchmarks

@@ -18,6 +18,7 @@ _EXPORTS = {
     "AlertsConfig": "prodstack.config",
     "AnalysisConfig": "prodstack.config",
     "AppConfig": "prodstack.config",
+    "AlbRouting": "prodstack.specs.ingress",
     "AppIdentity": "prodstack.identity",
     "ArgoCDApplication": "prodstack.components.argocd_application",
     "ArgoCDApplicationArgs": "prodstack.components.argocd_application",
@@ -35,6 +36,8 @@ _EXPORTS = {
     "DbBackup": "prodstack.components.db_backup",
     "DbBackupArgs": "prodstack.components.db_backup",
     "DbBackupConfig": "prodstack.config",
+    "EntryPoint": "prodstack.components.entry_point",
+    "EntryPointArgs": "prodstack.components.entry_point",
     "Endpoint": "prodstack.plan",
     "EnvironmentConfig": "prodstack.config",
     "EnvironmentPlan": "prodstack.plan",
@@ -69,6 +72,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AlbRouting",
     "AlertsConfig",
     "AnalysisConfig",
     "AppConfig",
@@ -90,6 +94,8 @@ __all__ = [
     "DbBackupArgs",
     "DbBackupConfig",
     "Endpoint",
+    "EntryPoint",
+    "EntryPointArgs",
     "EnvironmentConfig",
     "EnvironmentPlan",
     "ExternallyScaled",
@@ -133,6 +139,8 @@ if TYPE_CHECKING:
     from prodstack.components.canary_app import CanaryAppArgs as CanaryAppArgs
     from prodstack.components.db_backup import DbBackup as DbBackup
     from prodstack.components.db_backup import DbBackupArgs as DbBackupArgs
+    from prodstack.components.entry_point import EntryPoint as EntryPoint
+    from prodstack.components.entry_point import EntryPointArgs as EntryPointArgs
     from prodstack.components.ha_policy import HAPolicy as HAPolicy
     from prodstack.components.ha_policy import HAPolicyArgs as HAPolicyArgs
     from prodstack.components.namespace_baseline import NamespaceBaseline as NamespaceBaseline
@@ -174,6 +182,7 @@ if TYPE_CHECKING:
     from prodstack.plan import plan_environment as plan_environment
     from prodstack.plan import service_flows as service_flows
     from prodstack.replicas import ExternallyScaled as ExternallyScaled
+    from prodstack.specs.ingress import AlbRouting as AlbRouting
     from prodstack.specs.pod import PodWiring as PodWiring
     from prodstack.synth import ResourceGraph as ResourceGraph
     from prodstack.synth import synthesize as synthesize

@@ -14,7 +14,7 @@ import pulumi
 
 from prodstack.config.errors import ConfigError
 from prodstack.output import OutputError
-from prodstack.render import RenderRefused
+from prodstack.render import IntegrityRefused, RenderRefused
 from prodstack.synth.graph import ResourceGraph
 from prodstack.synth.project import (
     Project,
@@ -36,7 +36,8 @@ MAX_LINE = 500
 EXIT_STATUS_HELP = """\
 exit status:
   0   done
-  1   `check` found problems, or the Pulumi program raised an error (a bug in the program:
+  1   `check` found problems, `render` refused manifests that fail check's graph integrity
+      (nothing is written), or the Pulumi program raised an error (a bug in the program:
       its type, message and place are printed; --debug prints the traceback)
   2   bad usage or arguments, an invalid stack configuration, an unreadable Pulumi.yaml or
       stack file, or an --out that prodstack will not write (nothing is written)
@@ -144,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(args, exc, str(exc), EXIT_USAGE)
     except ProgramFailed as exc:
         return _report(args, exc.error, str(exc), EXIT_FAILURE)
+    except IntegrityRefused as exc:  # the program declared what check rejects
+        return _report(args, exc, str(exc), EXIT_FAILURE)
     except KeyboardInterrupt:
         print("prodstack: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -7,20 +7,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from prodstack import labels as lbl
+from prodstack.components.args import ComponentArgs
+from prodstack.config.app import AppName
+from prodstack.config.types import DnsLabel, LabelValue
 
 
 @dataclass(frozen=True)
-class AppIdentity:
+class AppIdentity(ComponentArgs):
     """``name`` is the app (and its Rollout and stable Service); ``instance`` tells apart
     installations of the same app (default: the name); ``service`` is the service its objects
     belong to (default: the name; the backup jobs' identity names the app's)."""
 
-    name: str
-    namespace: str
-    instance: str | None = None
-    version: str | None = None
-    part_of: str | None = None
-    service: str | None = None
+    name: AppName
+    namespace: DnsLabel
+    instance: LabelValue | None = None
+    version: LabelValue | None = None
+    part_of: LabelValue | None = None
+    service: LabelValue | None = None
 
     @property
     def instance_label(self) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -40,6 +40,20 @@ CLUSTER_FOLDER = "_cluster"
 class RenderRefused(Exception):
     """The manifests would carry an encrypted value's placeholder, or a decrypted secret in
     clear; nothing was written. The message names the object and the key."""
+
+
+class IntegrityRefused(Exception):
+    """The manifests fail the graph-integrity checks of ``prodstack check`` (a name one object
+    uses to reach another resolves to nothing in the stack); nothing was written. ``findings``
+    holds one line per finding."""
+
+    def __init__(self, stack: str, findings: Sequence[str]) -> None:
+        self.findings = list(findings)
+        super().__init__(
+            f"{stack}'s manifests reference objects that are not in the stack "
+            f"({len(self.findings)} finding(s) of prodstack check's graph integrity); nothing "
+            "was written:\n" + "\n".join(f"  {finding}" for finding in self.findings)
+        )
 
 
 @dataclass(frozen=True)
@@ -185,6 +199,21 @@ def _common_parent(directories: list[str]) -> str:
     return posixpath.commonpath(normalized) or "."
 
 
+def integrity_findings(graph: ResourceGraph) -> list[str]:
+    """What the graph-integrity family of ``prodstack check`` finds (prodstack.check.references:
+    scale targets, selectors, monitors, Rollout, secret store, pod and role references), one
+    ``[check] Kind namespace/name: why`` line each."""
+    from prodstack.check.references import CHECKS, Index
+    from prodstack.check.report import subjects
+
+    index = Index(subjects(graph))
+    return [
+        f"[{name}] {subject.describe()}: {message}"
+        for name, run in CHECKS
+        for subject, message in run(index)
+    ]
+
+
 def render(
     graph: ResourceGraph, out: Path, *, plaintexts: Iterable[tuple[str, str]] = ()
 ) -> RenderResult:
@@ -192,8 +221,12 @@ def render(
 
     ``plaintexts`` are ``(key, decrypted value)`` pairs (``StackConfig.plaintexts``): a file that
     would contain one in clear is refused, as is any value holding an EncryptedPlaceholder.
-    Raises RenderRefused, or prodstack.output.OutputError when ``out`` is not safe to write."""
+    Raises IntegrityRefused when the manifests fail ``prodstack check``'s graph integrity,
+    RenderRefused, or prodstack.output.OutputError when ``out`` is not safe to write."""
     objects = graph.kubernetes_objects()
+    findings = integrity_findings(graph)
+    if findings:
+        raise IntegrityRefused(graph.stack, findings)
     _refuse_placeholders([*objects, *graph.cloud_resources()])
     files = {str(path): text.encode() for path, text in layout(graph).items()}
     _refuse_plaintexts(files, plaintexts)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
@@ -10,23 +9,25 @@ import pulumi_kubernetes as k8s
 
 from prodstack import kinds
 from prodstack import labels as lbl
+from prodstack.components.args import ComponentArgs
 from prodstack.config.gitops import GitOpsConfig
+from prodstack.config.types import DnsLabel, LabelMap, ObjectName
 from prodstack.specs.gitops import CASCADE_FINALIZER, application_spec
 
 APPLICATION_API_VERSION = kinds.APPLICATION.api_version
 
 
 @dataclass(frozen=True, kw_only=True)
-class ArgoCDApplicationArgs:
+class ArgoCDApplicationArgs(ComponentArgs):
     """``namespace`` is the destination whose manifests (``<gitops.path>/<namespace>``) the
     Application syncs; ``application_name`` its name (default: the namespace, unique in a
     cluster); ``namespace_labels`` are applied if Argo CD creates the namespace;
     ``automated=False`` turns automated sync off (a hand-over)."""
 
-    namespace: str
+    namespace: DnsLabel
     gitops: GitOpsConfig
-    application_name: str | None = None
-    namespace_labels: Mapping[str, str] = field(default_factory=dict)
+    application_name: ObjectName | None = None
+    namespace_labels: LabelMap = field(default_factory=dict)
     automated: bool = True
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from prodstack import kinds
+from prodstack.components.args import ComponentArgs, DerivedName, names_of
 from prodstack.config.autoscaling import AutoscalingConfig
 from prodstack.identity import AppIdentity
 from prodstack.names import ServiceNames
@@ -30,7 +32,7 @@ class ScaleTarget(Protocol):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AutoscalingArgs:
+class AutoscalingArgs(ComponentArgs):
     """Inputs of an Autoscaling component.
 
     ``target`` is the workload the HPA scales: pass the CanaryApp itself, created with
@@ -43,12 +45,19 @@ class AutoscalingArgs:
     autoscaling: AutoscalingConfig
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.target.externally_scaled:
             raise ValueError(
                 "AutoscalingArgs.target: the workload sets its own replica count, which pulumi "
                 "up would reset over the HPA's on every update; create it with "
                 "replicas=ExternallyScaled()"
             )
+
+    def derived_names(self) -> Iterator[DerivedName]:
+        names = ServiceNames(self.identity.name, self.identity.namespace)
+        yield from names_of(
+            "identity.name", [(kinds.HORIZONTAL_POD_AUTOSCALER, names.autoscaler)]
+        )
 
 
 class Autoscaling(pulumi.ComponentResource):

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from prodstack import kinds
+from prodstack.components.args import ComponentArgs, DerivedName, names_of
 from prodstack.components.outputs import known_after
 from prodstack.config.app import AppConfig
 from prodstack.config.service import production_app_violations
+from prodstack.config.types import DnsLabel, LabelValue, ObjectName
 from prodstack.identity import AppIdentity
-from prodstack.names import ServiceNames
+from prodstack.names import ANALYSIS_CHECKS, ServiceNames
 from prodstack.replicas import ExternallyScaled
 from prodstack.specs import analysis as analysis_spec
 from prodstack.specs.canary import AnalysisRefs, canary_strategy, rollout_await_annotations
@@ -33,7 +35,7 @@ __all__ = ["CanaryApp", "CanaryAppArgs", "ExternallyScaled", "rollout_spec", "se
 
 
 @dataclass(frozen=True, kw_only=True)
-class CanaryAppArgs:
+class CanaryAppArgs(ComponentArgs):
     """Inputs of a CanaryApp.
 
     ``app`` says what runs (image, ports, probes, resources, canary schedule); the rest says
@@ -46,17 +48,18 @@ class CanaryAppArgs:
     """
 
     app: AppConfig
-    namespace: str
-    instance: str | None = None
+    namespace: DnsLabel
+    instance: LabelValue | None = None
     replicas: int | ExternallyScaled | None = None
-    environment: str | None = None
-    service_account_name: str | None = None
+    environment: DnsLabel | None = None
+    service_account_name: ObjectName | pulumi.Output[str] | None = None
     automount_service_account_token: bool = False
     scheduling: Scheduling | None = None
     wiring: Sequence[PodWiring] = ()
     traffic_routing: AlbRouting | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if isinstance(self.replicas, int) and self.replicas < 0:
             raise ValueError(f"replicas must be 0 or more, not {self.replicas}")
         unknown = set(self.scheduling or {}) - set(Scheduling.__annotations__)
@@ -78,6 +81,21 @@ class CanaryAppArgs:
                     f"CanaryAppArgs.{'.'.join(str(p) for p in violation.path)}: {violation.message}"
                 )
 
+    def derived_names(self) -> Iterator[DerivedName]:
+        names = self.names
+        yield from names_of(
+            "app.name",
+            [
+                (kinds.ROLLOUT, names.rollout),
+                (kinds.SERVICE, names.stable_service),
+                (kinds.SERVICE, names.canary_service),
+                *(
+                    (kinds.ANALYSIS_TEMPLATE, names.analysis_template(check, gate=True))
+                    for check in ANALYSIS_CHECKS
+                ),
+            ],
+        )
+
     @property
     def identity(self) -> AppIdentity:
         return AppIdentity(
@@ -96,7 +114,7 @@ class CanaryAppArgs:
 def rollout_spec(
     args: CanaryAppArgs,
     *,
-    service_account_name: str,
+    service_account_name: pulumi.Input[str],
     stable_service: str,
     canary_service: str,
     analysis: AnalysisRefs,
@@ -258,7 +276,9 @@ class CanaryApp(pulumi.ComponentResource):
         self.stable_service_name = known_after(services["stable"], names.stable_service)
         self.canary_service_name = known_after(services["canary"], names.canary_service)
         self.service_account_name = (
-            known_after(created[0], sa_name) if created else pulumi.Output.from_input(sa_name)
+            known_after(created[0], names.service_account)
+            if created
+            else pulumi.Output.from_input(sa_name)
         )
         self.selector_labels = pulumi.Output.from_input(selector)
         self.analysis_template_names = pulumi.Output.from_input([*refs.background, *refs.gate])

@@ -4,6 +4,7 @@ the IAM roles (IRSA) they use."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pulumi
@@ -12,8 +13,11 @@ import pulumi_kubernetes as k8s
 
 import prodstack
 from prodstack import kinds
+from prodstack.components.args import ComponentArgs, DerivedName, names_of
 from prodstack.components.outputs import known_after
 from prodstack.config.db_backup import BackupBucket, DbBackupConfig, Job
+from prodstack.config.environment import IAM_ROLE_NAME_LIMIT
+from prodstack.config.types import DnsLabel
 from prodstack.config.vault_secrets import VaultConfig
 from prodstack.identity import AppIdentity
 from prodstack.names import BACKUP_COMPONENT, RESTORE_CHECK_COMPONENT, ServiceNames
@@ -28,7 +32,7 @@ COMPONENTS: dict[Job, str] = {"backup": BACKUP_COMPONENT, "restore-check": RESTO
 
 
 @dataclass(frozen=True, kw_only=True)
-class DbBackupArgs:
+class DbBackupArgs(ComponentArgs):
     """Inputs of a DbBackup.
 
     ``identity`` is the app whose database is backed up: the jobs run in its namespace and are
@@ -43,9 +47,10 @@ class DbBackupArgs:
     identity: AppIdentity
     config: DbBackupConfig
     app_vault: VaultConfig | None = None
-    environment: str | None = None
+    environment: DnsLabel | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for job in self.config.vault_passwords():
             if self.job_vault(job) is None:
                 raise ValueError(
@@ -68,6 +73,22 @@ class DbBackupArgs:
     def job_vault(self, job: Job) -> VaultConfig | None:
         """The Vault connection and role ``job`` logs in with."""
         return self.config.job_vault(job, self.app_vault)
+
+    def derived_names(self) -> Iterator[DerivedName]:
+        names = self.names
+        jobs = self.config.vault_passwords()
+        yield from names_of(
+            "identity.name",
+            [
+                (kinds.CRON_JOB, names.backup),
+                (kinds.CRON_JOB, names.restore_check),
+                *((kinds.SECRET, names.job_credentials(job)) for job in jobs),
+                *((kinds.SECRET_STORE, names.job_secret_store(job)) for job in jobs),
+            ],
+        )
+        for component in (BACKUP_COMPONENT, RESTORE_CHECK_COMPONENT):
+            role = names.iam_role(component)
+            yield DerivedName("identity.name", "IAM role", role, IAM_ROLE_NAME_LIMIT)
 
     @property
     def names(self) -> ServiceNames:

@@ -3,12 +3,15 @@ LoadBalancer`` Service) or an ALB (an Ingress whose traffic Argo Rollouts splits
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from prodstack import kinds
+from prodstack.components.args import ComponentArgs, DerivedName, names_of
 from prodstack.config.load_balancer import LoadBalancerConfig
 from prodstack.identity import AppIdentity
 from prodstack.names import ServiceNames
@@ -17,12 +20,12 @@ from prodstack.specs import load_balancer as lb_spec
 from prodstack.specs.drain import Drain
 from prodstack.specs.ingress import AlbRouting
 
-# prodstack 0.2 created the NLB Service as a child of the service's Autoscaling component.
+# prodstack 0.1 created the NLB Service as a child of the service's Autoscaling component.
 PREVIOUS_PARENT_TYPE = "prodstack:index:Autoscaling"
 
 
 @dataclass(frozen=True, kw_only=True)
-class EntryPointArgs:
+class EntryPointArgs(ComponentArgs):
     """Inputs of an EntryPoint.
 
     ``load_balancer`` says which (``type: nlb`` or ``alb``) and how; ``health_path`` is the
@@ -39,6 +42,7 @@ class EntryPointArgs:
     routing: AlbRouting | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.load_balancer.type == "alb" and self.routing is None:
             raise ValueError(
                 "EntryPointArgs.routing: an ALB entry point needs the Rollout's traffic "
@@ -50,6 +54,13 @@ class EntryPointArgs:
                 "use load_balancer.type: alb"
             )
 
+
+    def derived_names(self) -> Iterator[DerivedName]:
+        names = ServiceNames(self.identity.name, self.identity.namespace)
+        if self.load_balancer.type == "alb":
+            yield from names_of("identity.name", [(kinds.INGRESS, names.ingress)])
+        else:
+            yield from names_of("identity.name", [(kinds.SERVICE, names.load_balancer_service)])
 
 class EntryPoint(pulumi.ComponentResource):
     """An NLB Service over the app's stable and canary pods (weights are pod ratios), or an ALB

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from prodstack.components.args import ComponentArgs
 from prodstack.config.autoscaling import ReplicaRange
 from prodstack.config.errors import ConfigError, format_path
 from prodstack.config.ha import HAConfig, replica_violations
@@ -16,7 +17,7 @@ from prodstack.specs.pod import Scheduling
 
 
 @dataclass(frozen=True, kw_only=True)
-class HAPolicyArgs:
+class HAPolicyArgs(ComponentArgs):
     """Inputs of an HAPolicy.
 
     ``replicas`` is the range the app runs at (``EnvironmentConfig.replica_range``, or

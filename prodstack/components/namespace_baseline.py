@@ -3,13 +3,15 @@ with what every pod in it needs: name resolution, and Prometheus on its metrics 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from prodstack.components.args import ComponentArgs
 from prodstack.config.security import PlatformNetwork
+from prodstack.config.types import DnsLabel, LabelMap
 from prodstack.plan.network import namespace_flows
 from prodstack.specs.namespace import namespace_labels
 from prodstack.specs.network import Flow, default_deny_spec, flow_spec
@@ -22,18 +24,19 @@ LEGACY_PARENT_NAME = "security"
 
 
 @dataclass(frozen=True, kw_only=True)
-class NamespaceBaselineArgs:
+class NamespaceBaselineArgs(ComponentArgs):
     """``labels`` go on the Namespace (use ``prodstack.specs.namespace.namespace_labels`` for
     Pod Security ``restricted``); ``flows`` are the namespace-wide flows (by default DNS and
     the Prometheus scrape of the default platform). ``adopts_single_app_stack`` keeps the
     identities of a prodstack 0.1 stack's namespace objects, so an upgrade replaces nothing."""
 
-    namespace: str
-    labels: Mapping[str, str] = field(default_factory=lambda: namespace_labels("v1.33"))
+    namespace: DnsLabel
+    labels: LabelMap = field(default_factory=lambda: namespace_labels("v1.33"))
     flows: Sequence[Flow] = field(default_factory=lambda: namespace_flows(PlatformNetwork()))
     adopts_single_app_stack: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         names = [flow.name for flow in self.flows]
         repeated = sorted({n for n in names if names.count(n) > 1} | ({DEFAULT_DENY} & set(names)))
         if repeated:

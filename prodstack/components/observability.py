@@ -3,14 +3,18 @@ for an app that meets the metric contract (docs/observability.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from prodstack import kinds
+from prodstack.components.args import ComponentArgs, DerivedName, names_of
 from prodstack.components.outputs import known_after
+from prodstack.config.app import PromLabelName
 from prodstack.config.observability import AlertsConfig, ObservabilityConfig
+from prodstack.config.types import DnsLabel, ObjectName, Port
 from prodstack.identity import AppIdentity
 from prodstack.names import ServiceNames
 from prodstack.specs import alerts as alerts_spec
@@ -24,7 +28,7 @@ __all__ = ["BackupJobs", "Observability", "ObservabilityArgs"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class ObservabilityArgs:
+class ObservabilityArgs(ComponentArgs):
     """Inputs of an Observability component.
 
     ``identity`` is the app's (its pods must match ``identity.selector()`` and expose a port
@@ -37,16 +41,21 @@ class ObservabilityArgs:
 
     identity: AppIdentity
     config: ObservabilityConfig
-    team: str
+    team: DnsLabel
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     min_available_replicas: int
-    metrics_port: int = 9090
-    status_label: str = "status"
+    metrics_port: Port = 9090
+    status_label: PromLabelName = "status"
     backups: BackupJobs | None = None
-    autoscaler: str | None = None
+    autoscaler: ObjectName | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         _ = self.target  # fail at construction: AlertTarget refuses a floor below 1
+
+    def derived_names(self) -> Iterator[DerivedName]:
+        names = ServiceNames(self.identity.name, self.identity.namespace)
+        yield from names_of("identity.name", [(kinds.SERVICE, names.metrics_service)])
 
     @property
     def target(self) -> AlertTarget:

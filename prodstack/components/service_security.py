@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Annotated
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import Field
 
+from prodstack.components.args import ComponentArgs
 from prodstack.components.namespace_baseline import NETWORK_POLICY_COMPONENT, legacy_child_urn
 from prodstack.config.security import ApiAccessRule
+from prodstack.config.types import INT32_MAX, ObjectName
 from prodstack.identity import AppIdentity
 from prodstack.names import ServiceNames
 from prodstack.plan.network import CallFlows
@@ -22,7 +26,7 @@ FLOW_ANNOTATION = "prodstack.io/flow"
 
 
 @dataclass(frozen=True, kw_only=True)
-class ServiceSecurityArgs:
+class ServiceSecurityArgs(ComponentArgs):
     """Inputs of a ServiceSecurity.
 
     ``flows`` are the service's own flows (``prodstack.plan.service_flows``). ``calls`` are the
@@ -37,11 +41,12 @@ class ServiceSecurityArgs:
     calls: Sequence[CallFlows] = ()
     callers: Sequence[CallFlows] = ()
     api_access: Sequence[ApiAccessRule] = ()
-    api_token_expiration_seconds: int = 3600
-    service_account_name: str | None = None
+    api_token_expiration_seconds: Annotated[int, Field(ge=600, le=INT32_MAX)] = 3600
+    service_account_name: ObjectName | pulumi.Output[str] | None = None
     adopts_single_app_stack: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         identity = self.identity
         for index, call in enumerate(self.calls):
             if (call.caller.service, call.caller.namespace) != (identity.name, identity.namespace):

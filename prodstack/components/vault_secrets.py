@@ -3,12 +3,16 @@ in a ConfigMap, and the pod pieces that deliver both."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from prodstack import kinds
+from prodstack.components.args import ComponentArgs, DerivedName
 from prodstack.components.outputs import known_after
+from prodstack.config.types import ObjectName
 from prodstack.config.vault_secrets import VaultSecretsConfig
 from prodstack.identity import AppIdentity
 from prodstack.specs import vault_secrets as spec
@@ -16,7 +20,7 @@ from prodstack.specs.app_settings import settings_data
 
 
 @dataclass(frozen=True, kw_only=True)
-class VaultSecretsArgs:
+class VaultSecretsArgs(ComponentArgs):
     """Inputs of VaultSecrets.
 
     ``identity`` is the app's (use ``CanaryAppArgs.identity``). External Secrets logs in to
@@ -26,7 +30,13 @@ class VaultSecretsArgs:
 
     identity: AppIdentity
     config: VaultSecretsConfig
-    service_account_name: str | None = None
+    service_account_name: ObjectName | pulumi.Output[str] | None = None
+
+    def derived_names(self) -> Iterator[DerivedName]:
+        store = spec.object_names(self.identity, self.config.vault.store_kind).store
+        cluster = self.config.vault.store_kind == "ClusterSecretStore"
+        kind = kinds.CLUSTER_SECRET_STORE if cluster else kinds.SECRET_STORE
+        yield DerivedName("identity.name", kind.kind, store, kind.name_limit)
 
 
 class VaultSecrets(pulumi.ComponentResource):

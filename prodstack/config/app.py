@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 from prodstack.config.base import ConfigModel, Violation, raise_violations
 from prodstack.config.canary import CanaryConfig
 from prodstack.config.types import (
+    Annotations,
     CpuQuantity,
     DnsLabel,
     MemoryQuantity,
@@ -18,6 +19,7 @@ from prodstack.config.types import (
     PositiveInt,
     cpu_millicores,
     memory_bytes,
+    shown,
 )
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
@@ -33,7 +35,7 @@ _PROM_LABEL = re.compile(r"^(?!__)[A-Za-z_][A-Za-z0-9_]*$")
 def _check_prom_label(value: str) -> str:
     if _PROM_LABEL.match(value) is None:
         raise ValueError(
-            f"{value!r} is not a Prometheus label name; use letters, digits and '_', not "
+            f"{shown(value)} is not a Prometheus label name; use letters, digits and '_', not "
             "starting with a digit (names starting with '__' are reserved)"
         )
     return value
@@ -179,7 +181,7 @@ def check_app_name(value: str) -> str:
     from it, which the environment (and each component) checks."""
     if _APP_NAME.match(value) is None or len(value) > 63:
         raise ValueError(
-            f"{value!r} is not a usable name: start with a letter, then lower-case letters, "
+            f"{shown(value)} is not a usable name: start with a letter, then lower-case letters, "
             "digits and '-', ending with a letter or digit (objects are named <name>-<suffix>)"
         )
     return value
@@ -194,7 +196,8 @@ class AppConfig(ConfigModel):
     name: AppName
     image: Annotated[str, Field(min_length=1)]
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
-    version: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,62}$")]
+    # The app.kubernetes.io/version label's value.
+    version: Annotated[str, Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9._\-]{0,61}[A-Za-z0-9])?$")]
     part_of: DnsLabel | None = None
     team: DnsLabel = "backend"
     port: Port = 8080
@@ -203,7 +206,7 @@ class AppConfig(ConfigModel):
     replicas: PositiveInt = 2
     revision_history_limit: NonNegativeInt = 5
     env: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    annotations: Annotations = Field(default_factory=dict)
     probes: Probes = Probes()
     resources: Resources = Resources()
     shutdown: Shutdown = Shutdown()
@@ -251,7 +254,7 @@ def validate_image(image: str) -> str:
     """An image reference with a tag or digest; raises ValueError for anything else."""
     if _IMAGE.match(image) is None:
         raise ValueError(
-            f"{image!r} is not an image reference (registry/name:tag or name@sha256:digest)"
+            f"{shown(image)} is not an image reference (registry/name:tag or name@sha256:digest)"
         )
     if means_latest(image):
         raise ValueError(

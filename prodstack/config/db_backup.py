@@ -11,14 +11,17 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from prodstack.config.app import ResourceAmounts, Resources, image_is_pinned, validate_image
 from prodstack.config.base import ConfigModel, Violation, raise_violations
+from prodstack.config.cron import check_schedule
 from prodstack.config.types import (
     Duration,
     MemoryQuantity,
     NonNegativeInt,
     Port,
     PositiveInt,
+    bounded,
     duration_seconds,
     memory_bytes,
+    shown,
 )
 from prodstack.config.vault_secrets import (
     PemCertificates,
@@ -41,8 +44,6 @@ _OIDC_PROVIDER_ARN = re.compile(
     r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:oidc-provider/(?P<issuer>\S+)$"
 )
 _KMS_KEY_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/\S+$")
-_CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,\-]+$")
 Job = Literal["backup", "restore-check"]
 # The jobs' keys in the configuration (dbBackup.backup, dbBackup.restoreCheck).
 JOB_KEYS: dict[Job, str] = {"backup": "backup", "restore-check": "restoreCheck"}
@@ -53,33 +54,30 @@ VERIFYING_SSL_MODES = ("verify-ca", "verify-full")
 def _check_pattern(pattern: re.Pattern[str], hint: str) -> AfterValidator:
     def check(value: str) -> str:
         if pattern.match(value) is None:
-            raise ValueError(f"{value!r} {hint}")
+            raise ValueError(f"{shown(value)} {hint}")
         return value
 
     return AfterValidator(check)
 
 
-def _check_schedule(value: str) -> str:
-    if value.startswith(("TZ=", "CRON_TZ=")):
-        raise ValueError("put the time zone in timeZone, not in the schedule")
-    fields = value.split()
-    if value.strip() in _CRON_MACROS:
-        return value
-    if len(fields) != 5 or not all(_CRON_FIELD.match(part) for part in fields):
-        raise ValueError(
-            f"{value!r} is not a cron schedule; write five fields "
-            "(minute hour day-of-month month day-of-week, e.g. '0 2 * * *') or @daily"
-        )
-    return value
+# Kubernetes' own check of spec.timeZone (pkg/apis/batch/validation ``validateTimeZone``): each
+# part of the name matches this, is not '.' or '..' and does not start with '-'; 'Local' is
+# refused; the zone must load. Checked in that order here too, so that a long name is refused
+# before zoneinfo tries it as a file name.
+_TIME_ZONE_PART = re.compile(r"^[A-Za-z.\-_0-9+]{1,14}$")
 
 
 def _check_time_zone(value: str) -> str:
+    message = f"{shown(value)} is not an IANA time zone (e.g. Etc/UTC, Europe/Berlin)"
+    parts = value.split("/")
+    if any(p in (".", "..") or p.startswith("-") or not _TIME_ZONE_PART.match(p) for p in parts):
+        raise ValueError(message)
+    if value.lower() == "local":
+        raise ValueError(f"{message}: Kubernetes refuses Local, name the zone")
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"{value!r} is not an IANA time zone (e.g. Etc/UTC, Europe/Berlin)"
-        ) from None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(message) from None
     return value
 
 
@@ -90,10 +88,15 @@ SecretName = Annotated[
     _check_pattern(_DNS_SUBDOMAIN, "is not a Kubernetes object name (lower-case DNS subdomain)"),
 ]
 SecretKey = Annotated[
-    str, _check_pattern(_KEY, "is not a Secret/ConfigMap key (letters, digits, '-', '_', '.')")
+    str,
+    Field(max_length=253),
+    _check_pattern(_KEY, "is not a Secret/ConfigMap key (letters, digits, '-', '_', '.')"),
 ]
 PostgresName = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[^\x00-\x1f]+$")]
-Schedule = Annotated[str, AfterValidator(_check_schedule)]
+Schedule = Annotated[str, AfterValidator(check_schedule)]
+# S3 lifecycle rules count in days; a century is the most any backup setting needs.
+MAX_DAYS = 36500
+Days = Annotated[PositiveInt, bounded(1, MAX_DAYS, "a century (the most prodstack accepts)")]
 TimeZone = Annotated[str, AfterValidator(_check_time_zone)]
 
 
@@ -265,9 +268,9 @@ class BackupBucket(ConfigModel):
             _PREFIX, "must be path segments ending in '/' (letters, digits, '.', '_', '-')"
         ),
     ] = "database/"
-    retention_days: PositiveInt = 30
-    noncurrent_version_days: PositiveInt = 7
-    abort_incomplete_upload_days: PositiveInt = 1
+    retention_days: Days = 30
+    noncurrent_version_days: Days = 7
+    abort_incomplete_upload_days: Days = 1
     kms_key_arn: (
         Annotated[
             str,

@@ -11,7 +11,7 @@ from typing import Annotated, Final, Literal
 from pydantic import AfterValidator, Field, IPvAnyNetwork, model_validator
 
 from prodstack.config.base import ConfigModel, Violation, raise_violations
-from prodstack.config.types import Port
+from prodstack.config.types import CidrText, Port
 
 LB_CONTROLLER: Final = "aws-load-balancer-controller"
 IN_TREE: Final = "in-tree"
@@ -107,7 +107,7 @@ class LoadBalancerConfig(ConfigModel):
     target_type: Literal["ip", "instance"] | None = None
     cross_zone: bool = True
     idle_timeout_seconds: Annotated[int, Field(ge=1, le=MAX_IDLE_TIMEOUT)] | None = None
-    source_ranges: tuple[IPvAnyNetwork, ...] = ()
+    source_ranges: tuple[Annotated[IPvAnyNetwork, CidrText], ...] = ()
     port: Port = 80
     pod_readiness_gate: bool = True
     tls: TlsConfig | None = None

@@ -9,58 +9,27 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from prodstack.config.base import ConfigModel, Violation, raise_violations
-from prodstack.config.types import DnsLabel, Duration, PositiveInt, duration_seconds
+from prodstack.config.types import (
+    Annotations,
+    DnsLabel,
+    Duration,
+    Labels,
+    PositiveInt,
+    duration_seconds,
+    shown,
+)
 
 Severity = Literal["critical", "warning", "info"]
-
-_LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
-_LABEL_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-
-
-def _check_key(key: str) -> None:
-    prefix, _, name = key.rpartition("/")
-    if (
-        len(name) > 63
-        or _LABEL_NAME.match(name) is None
-        or (prefix and (len(prefix) > 253 or _LABEL_PREFIX.match(prefix) is None))
-    ):
-        raise ValueError(
-            f"{key!r} is not a Kubernetes label or annotation key; write [dns-prefix/]name with "
-            "a name of at most 63 letters, digits, '-', '_' or '.'"
-        )
-
-
-def _check_labels(labels: dict[str, str]) -> dict[str, str]:
-    """Kubernetes label keys (``[prefix/]name``) and values."""
-    for key, value in labels.items():
-        _check_key(key)
-        if len(value) > 63 or _LABEL_VALUE.match(value) is None:
-            raise ValueError(
-                f"{value!r} (label {key!r}) is not a Kubernetes label value; use at most 63 "
-                "letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
-            )
-    return labels
-
-
-def _check_annotations(annotations: dict[str, str]) -> dict[str, str]:
-    for key in annotations:
-        _check_key(key)
-    return annotations
 
 
 def _check_base_url(url: str) -> str:
     if re.match(r"^https?://[^\s/]+(/[^\s]*)?$", url) is None or not url.endswith("/"):
         raise ValueError(
-            f"{url!r} is not an http(s) URL ending with '/'; alerts link to "
+            f"{shown(url)} is not an http(s) URL ending with '/'; alerts link to "
             "<runbookBaseUrl>docs/runbooks/<Alert>.md, e.g. "
             "https://github.com/acme/prodstack/blob/main/"
         )
     return url
-
-
-Labels = Annotated[dict[str, str], AfterValidator(_check_labels)]
-Annotations = Annotated[dict[str, str], AfterValidator(_check_annotations)]
 
 
 class ScrapeConfig(ConfigModel):

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from prodstack.config.base import ConfigModel, Violation, raise_violations
-from prodstack.config.types import DnsLabel, Port, PositiveInt
+from prodstack.config.types import Cidr, DnsLabel, Labels, Port, PositiveInt
 
 INSTANCE_METADATA = "169.254.169.254/32"
-
-
-def _check_cidr(value: str) -> str:
-    try:
-        ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"{value!r} is not a CIDR block ({exc})") from None
-    return value
-
-
-Cidr = Annotated[str, AfterValidator(_check_cidr)]
 
 
 class PodPeer(ConfigModel):
@@ -29,7 +17,7 @@ class PodPeer(ConfigModel):
     (which every namespace carries) and, optionally, by pod labels."""
 
     namespace: DnsLabel
-    pod_labels: dict[str, str] = Field(default_factory=dict)
+    pod_labels: Labels = Field(default_factory=dict)
 
 
 class ServiceEgress(ConfigModel):

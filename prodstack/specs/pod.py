@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypedDict
 
+import pulumi
+
 from prodstack.config.app import AppConfig, Probe, Resources, Shutdown
 
 HTTP_PORT_NAME = "http"
@@ -159,7 +161,7 @@ def app_container(
 def pod_spec(
     app: AppConfig,
     *,
-    service_account_name: str,
+    service_account_name: pulumi.Input[str],
     automount_service_account_token: bool = False,
     scheduling: Scheduling | None = None,
     env_from: Sequence[Manifest] = (),

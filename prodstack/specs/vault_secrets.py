@@ -10,6 +10,8 @@ import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import pulumi
+
 from prodstack import labels as lbl
 from prodstack.config.vault_secrets import (
     DatabaseSecret,
@@ -92,7 +94,9 @@ def external_secret_annotations() -> dict[str, str]:
     }
 
 
-def secret_store_spec(vault: VaultConfig, *, namespace: str, service_account: str) -> Manifest:
+def secret_store_spec(
+    vault: VaultConfig, *, namespace: str, service_account: pulumi.Input[str]
+) -> Manifest:
     """A (Cluster)SecretStore spec: Vault KV v2 with Kubernetes auth as ``service_account``.
 
     A ClusterSecretStore names the account's namespace and admits ExternalSecrets from that
