@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STACKS := dev staging production
 OUT ?= rendered
 
-.PHONY: render test lint venv tools clean bench profile fuzz
+.PHONY: render test lint venv tools clean bench profile fuzz golden
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ venv: $(BIN)/.installed
 ## Render every stack's manifests offline into $(OUT)/<stack>/.
 render: venv
 	@for stack in $(STACKS); do $(BIN)/prodstack render $$stack --out $(OUT) || exit $$?; done
+
+## Re-render the golden files: tests/golden/<stack>/ and docs/runbooks/ (review and commit the diff).
+golden: venv
+	$(BIN)/python -m tests.support.golden
 
 ## Install the real tools the tests drive, then run lint, types and the whole test suite.
 test: venv tools lint

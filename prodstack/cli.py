@@ -25,6 +25,7 @@ from prodstack.synth.project import (
     load_stack_config,
 )
 from prodstack.synth.stack_yaml import display_path
+from prodstack.templates import InitError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -116,7 +117,48 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     graph.add_argument("stack", help="stack name, e.g. production")
+    _package_commands(commands)
     return parser
+
+
+def _package_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """The commands that hand out what the package ships; they need no project."""
+    init = commands.add_parser(
+        "init",
+        help="create a new Pulumi project that runs prodstack's stack builder (a dev stack of "
+        "two services, and the runbooks its alerts link to)",
+        description="Writes Pulumi.yaml, __main__.py, Pulumi.dev.yaml, requirements.txt, "
+        ".gitignore and docs/runbooks/ into DIR; refuses (exit 2) when DIR already has any of "
+        "them, so nothing is ever overwritten.",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    init.add_argument("directory", type=Path, metavar="DIR", help="folder of the new project")
+    init.add_argument("--name", default=None, help="project name (default: DIR's name)")
+    pack = commands.add_parser(
+        "policy-pack",
+        help="where the CrossGuard policy pack is installed, for pulumi preview --policy-pack",
+        description="Without --path, also prints a pulumi preview command that runs the pack "
+        "with this Python (Pulumi runs it with $PULUMI_PYTHON_CMD, else the python3 on PATH).",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    pack.add_argument("--path", action="store_true", help="print only the pack's folder")
+    runbooks = commands.add_parser(
+        "runbooks",
+        help="write the runbook of every alert to OUT/docs/runbooks/, where alerts link",
+        description="An alert's runbook_url is <runbookBaseUrl>docs/runbooks/<Alert>.md: write "
+        "them into the tree that runbookBaseUrl publishes (its root is OUT). docs/runbooks/ is "
+        "replaced only if prodstack wrote it; files you added there are kept.",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    runbooks.add_argument(
+        "--out",
+        type=Path,
+        default=Path("."),
+        help="root of the published tree (default: the working directory)",
+    )
 
 
 def _version_options(check: argparse.ArgumentParser) -> None:
@@ -141,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except (ConfigError, ProjectError, OutputError, RenderRefused) as exc:
+    except (ConfigError, ProjectError, OutputError, RenderRefused, InitError) as exc:
         return _report(args, exc, str(exc), EXIT_USAGE)
     except ProgramFailed as exc:
         return _report(args, exc.error, str(exc), EXIT_FAILURE)
@@ -162,6 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "init":
+        return _init(args.directory, args.name)
+    if args.command == "policy-pack":
+        return _policy_pack(only_path=args.path)
+    if args.command == "runbooks":
+        return _runbooks(args.out)
     check_stack_name(args.stack)
     project = find_project(args.project)
     if args.command == "render":
@@ -207,6 +255,38 @@ def _render(project: Project, stack: str, out: Path) -> int:
         return EXIT_FAILURE
     result = render(graph, out, plaintexts=config.plaintexts)
     print(result.summary())
+    return EXIT_OK
+
+
+def _init(directory: Path, name: str | None) -> int:
+    from prodstack.templates import create
+
+    print(create(directory, name).summary())
+    return EXIT_OK
+
+
+def _policy_pack(*, only_path: bool) -> int:
+    from prodstack import policy_pack
+
+    problem = policy_pack.missing_runtime()
+    if problem:
+        print(f"prodstack: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if only_path:
+        print(policy_pack.directory())
+    else:
+        print(f"CrossGuard policy pack: {policy_pack.directory()}")
+        print(f"run it with this Python: {policy_pack.command()}")
+    return EXIT_OK
+
+
+def _runbooks(out: Path) -> int:
+    from prodstack.runbooks import write
+
+    result = write(out)
+    print(f"wrote {len(result.written)} runbooks to {result.directory}")
+    for path in result.kept:
+        print(f"  kept {path} (not written by prodstack)")
     return EXIT_OK
 
 

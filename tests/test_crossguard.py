@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import runpy
 from typing import Any
 
 import pulumi_policy
 import pytest
 from pulumi_policy.policy import PolicyResource
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from prodstack.policies import ALL_POLICIES
+from prodstack import policy_pack
+from prodstack.policies import ALL_POLICIES, crossguard
 from prodstack.policies.crossguard import all_policies, context
+from prodstack.synth.values import Unknown
 from tests.support.stacks import ROOT
 from tests.test_policies import hpa, rollout, with_container
 
@@ -78,7 +82,33 @@ def test_policy_main_builds_the_pack(monkeypatch: pytest.MonkeyPatch) -> None:
         built.update(name=name, policies=policies)
 
     monkeypatch.setattr(pulumi_policy, "PolicyPack", capture)
-    runpy.run_path(str(ROOT / "policy"), run_name="__main__")
+    runpy.run_path(str(policy_pack.directory()), run_name="__main__")
     assert built["name"] == "prodstack"
     assert len(built["policies"]) == len(ALL_POLICIES)
-    assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file()
+    assert (policy_pack.directory() / "PulumiPolicy.yaml").is_file()
+    assert policy_pack.directory() == ROOT / "prodstack" / "policy_pack"
+
+
+def test_policies_see_crossguards_proxied_properties_as_plain_data() -> None:
+    """CrossGuard hands a policy read-only proxies, not dicts; an unknown value raises when
+    read. The adapter gives the policies what the offline engine gives them."""
+    subject = rollout(with_container(image="registry.example.com/app:latest"))
+    props = copy.deepcopy(dict(subject.props))
+    props["metadata"]["uid"] = UNKNOWN_STRING_VALUE
+    proxied = unknown_checking_proxy(props)
+    assert not isinstance(proxied["spec"], dict)
+    args = pulumi_policy.ResourceValidationArgs(
+        resource_type=subject.type,
+        props=proxied,
+        urn=subject.urn,
+        name=subject.name,
+        opts=None,  # type: ignore[arg-type]
+        provider=None,
+        config={},
+    )
+    reported: list[str] = []
+    by_name()["images-pinned"].validate(args, lambda message, urn=None: reported.append(message))
+    assert len(reported) == 1 and "'latest'" in reported[0]
+    plain = crossguard.plain(proxied)
+    assert plain["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":latest")
+    assert isinstance(plain["metadata"]["uid"], Unknown)

@@ -102,8 +102,11 @@ def test_the_render_integrity_example(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_the_component_api_example() -> None:
     block = _block_after("<!-- component API example")
     expected = [
-        line.removeprefix("# ArgsError: ") for line in block.splitlines() if line[:1] == "#"
+        line.removeprefix("ArgsError: ")
+        for line in block.splitlines()
+        if line.startswith("ArgsError: ")
     ]
+    assert len(expected) == 2
     app = environment("staging").services["shop-api"].app
     with pytest.raises(ArgsError) as first:
         CanaryAppArgs(app=app, namespace="Orders", replicas=True)

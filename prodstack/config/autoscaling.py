@@ -37,7 +37,7 @@ class ScalingRules(ConfigModel):
 
 
 class ScalingBehavior(ConfigModel):
-    """The reference's behavior: scale up fast (after 60 s, by 50 % or 10 pods a minute,
+    """The usual setup's behavior: scale up fast (after 60 s, by 50 % or 10 pods a minute,
     whichever is more), scale down slowly (after 5 min, by 10 % a minute)."""
 
     scale_up: ScalingRules = ScalingRules(

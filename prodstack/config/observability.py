@@ -26,8 +26,9 @@ def _check_base_url(url: str) -> str:
     if re.match(r"^https?://[^\s/]+(/[^\s]*)?$", url) is None or not url.endswith("/"):
         raise ValueError(
             f"{shown(url)} is not an http(s) URL ending with '/'; alerts link to "
-            "<runbookBaseUrl>docs/runbooks/<Alert>.md, e.g. "
-            "https://github.com/acme/prodstack/blob/main/"
+            "<runbookBaseUrl>docs/runbooks/<Alert>.md: give the URL of the tree where the "
+            "output of `prodstack runbooks` is published, e.g. "
+            "https://github.com/acme/platform/blob/main/"
         )
     return url
 

@@ -1,4 +1,5 @@
-"""prodstack's policies: one definition, run by CrossGuard (``policy/``) and ``prodstack check``."""
+"""prodstack's policies: one definition, run by CrossGuard (``prodstack/policy_pack``) and
+``prodstack check``."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""What a policy is, independent of where it runs: Pulumi CrossGuard (``policy/``) during
-``pulumi preview``, or ``prodstack check`` on the offline graph. Both hand the same plain data."""
+"""What a policy is, independent of where it runs: Pulumi CrossGuard (``prodstack/policy_pack``)
+during ``pulumi preview``, or ``prodstack check`` on the offline graph. Both hand the same plain
+data."""
 
 from __future__ import annotations
 

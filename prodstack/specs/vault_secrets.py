@@ -37,7 +37,7 @@ REDIS_URL = "redis-url"
 ENV_NAMES = {DATABASE_URL: "DATABASE_URL", REDIS_URL: "REDIS_URL"}
 
 # Properties of the Vault secrets, and the template variables (ExternalSecret ``data`` keys)
-# they become; the reference's names.
+# they become; the usual setup's names.
 DATABASE_PROPERTIES = {
     "username": "username",
     "password": "password",
@@ -138,7 +138,7 @@ def secret_store_spec(
 
 
 def remote_data(config: VaultSecretsConfig) -> list[Manifest]:
-    """``spec.data``: one entry per property, as the reference fetches them."""
+    """``spec.data``: one entry per property, as the usual setup fetches them."""
     sources: list[tuple[str, Mapping[str, str]]] = []
     if config.database is not None:
         sources.append((config.database.key, DATABASE_PROPERTIES))
@@ -163,7 +163,7 @@ def database_url_template(database: DatabaseSecret) -> str:
 
 def redis_url_template(redis: RedisSecret) -> str:
     """A Redis URL with the password in the password position (``:password@``): the
-    reference's ``redis://password@`` makes it a user name, so clients send no password."""
+    usual setup's ``redis://password@`` makes it a user name, so clients send no password."""
     scheme = "rediss" if redis.tls else "redis"
     return scheme + "://:{{ .redis_password | urlquery }}@{{ .redis_host }}:{{ .redis_port }}"
 
