@@ -23,11 +23,22 @@ class VaultSecretsArgs:
     ``identity`` is the app's (use ``CanaryAppArgs.identity``). External Secrets logs in to
     Vault as ``service_account_name``, by default the app's own account (``identity.name``,
     the one CanaryApp creates); the Vault role must be bound to that account and namespace.
+    ``environment`` turns on its rules (``production``: every URL verifies its server, unless
+    its secret sets ``allowUnverifiedTls``).
     """
 
     identity: AppIdentity
     config: VaultSecretsConfig
     service_account_name: str | None = None
+    environment: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.environment == "production":
+            for violation in self.config.production_violations():
+                raise ValueError(
+                    f"VaultSecretsArgs.config.{'.'.join(str(p) for p in violation.path)}: "
+                    f"{violation.message}"
+                )
 
 
 class VaultSecrets(pulumi.ComponentResource):
