@@ -130,7 +130,9 @@ def register_service(
         # External Secrets logs in to Vault as the account CanaryApp creates for the app.
         secrets = VaultSecrets(
             f"{name}-secrets",
-            VaultSecretsArgs(identity=identity, config=config.vault_secrets),
+            VaultSecretsArgs(
+                identity=identity, config=config.vault_secrets, environment=plan.environment
+            ),
             opts=in_namespace,
         )
         wiring.append(secrets.pod_wiring)

@@ -38,6 +38,11 @@ ldconfig -p 2>/dev/null | grep -q 'libpq\.so\.5' || missing+=(libpq5)
 # PostgreSQL (Debian postgresql: server and client tools): backup.sh and restore-check.sh run
 # against a throwaway cluster that the tests start themselves (tests/test_backup_scripts.py).
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+# openssl (the CLI) and redis-server (Debian's is built with TLS): the TLS tests make a test
+# CA and server certificates, start PostgreSQL with SSL and a throwaway Redis on TLS, and connect
+# with the rendered URLs (tests/test_tls_verification.py).
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-tools: installing ${missing[*]}"
   apt_install "${missing[@]}"

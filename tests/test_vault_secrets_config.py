@@ -76,7 +76,10 @@ def test_production_carries_the_reference_values() -> None:
 
 def test_defaults_are_the_safe_ones() -> None:
     section = VaultSecretsConfig.model_validate(
-        {"vault": {"server": "https://vault.example.com", "role": "r"}, "database": {"key": "db"}}
+        {
+            "vault": {"server": "https://vault.example.com", "role": "r"},
+            "database": {"key": "db", "sslRootCert": "/etc/ssl/certs/db-ca.pem"},
+        }
     )
     assert section.vault.store_kind == "SecretStore"
     assert section.vault.audiences == ("vault",)
@@ -84,7 +87,7 @@ def test_defaults_are_the_safe_ones() -> None:
     assert section.delivery.secrets == "files"
     assert section.delivery.secrets_file_mode == "0440"
     assert section.delivery.settings == "env"
-    assert section.database is not None and section.database.ssl_mode == "require"
+    assert section.database is not None and section.database.ssl_mode == "verify-full"
     assert section.settings is None
 
 

@@ -279,15 +279,15 @@ def test_a_changed_flag_changes_the_pod_template() -> None:
 
 
 def test_a_changed_secret_template_changes_the_pod_template() -> None:
-    def verify_full(raw: dict[str, Any]) -> None:
-        svc(raw)["vaultSecrets"]["database"]["sslMode"] = "verify-full"
+    def other_ca(raw: dict[str, Any]) -> None:
+        svc(raw)["vaultSecrets"]["database"]["sslRootCert"] = "/etc/ssl/certs/other-ca.pem"
 
     def template_metadata(graph: ResourceGraph) -> dict[str, Any]:
         metadata: dict[str, Any] = graph.one("Rollout", API).inputs["spec"]["template"]["metadata"]
         return metadata
 
     before = template_metadata(production_variant(None))
-    after = template_metadata(production_variant(verify_full))
+    after = template_metadata(production_variant(other_ca))
     key = spec.SECRET_TEMPLATE_CHECKSUM
     assert after["annotations"][key] != before["annotations"][key]
 

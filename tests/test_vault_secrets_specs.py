@@ -21,12 +21,13 @@ from tests.support.stacks import service_config
 
 IDENTITY = AppIdentity(name="orders", namespace="shop", version="1.0.0")
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
+DB_CA = "/etc/ssl/certs/rds-global-bundle.pem"
 
 
 def section(**overrides: Any) -> VaultSecretsConfig:
     raw: dict[str, Any] = {
         "vault": {"server": "https://vault.example.com:8200", "role": "prod-orders"},
-        "database": {"key": "prod/database"},
+        "database": {"key": "prod/database", "sslRootCert": DB_CA},
         "redis": {"key": "prod/redis"},
         "settings": {
             "environmentName": "production",
@@ -117,7 +118,8 @@ def test_a_changed_flag_changes_the_config_checksum_only() -> None:
 @pytest.mark.parametrize(
     "change",
     [
-        {"database": {"sslMode": "verify-full"}},
+        {"database": {"sslMode": "verify-ca"}},
+        {"database": {"sslRootCert": "/etc/ssl/certs/other-ca.pem"}},
         {"redis": {"tls": False}},
         {"redis": {"key": "prod/redis-v2"}},
         {"deletionPolicy": "Delete"},
@@ -198,7 +200,7 @@ def test_libpq_reads_back_exactly_the_vault_values(
     user: str, password: str, host: str, port: int, database: str
 ) -> None:
     library = libpq.load()
-    template = spec.database_url_template(DatabaseSecret(key="prod/database"))
+    template = spec.database_url_template(DatabaseSecret(key="prod/database", ssl_root_cert=DB_CA))
     url = go_template.render(
         template,
         {
@@ -215,7 +217,8 @@ def test_libpq_reads_back_exactly_the_vault_values(
         "host": host,
         "port": str(port),
         "dbname": database,
-        "sslmode": "require",
+        "sslmode": "verify-full",
+        "sslrootcert": DB_CA,
     }
 
 

@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 from prodstack import kinds
 from prodstack.components.args import ComponentArgs, DerivedName
 from prodstack.components.outputs import known_after
-from prodstack.config.types import ObjectName
+from prodstack.config.types import DnsLabel, ObjectName
 from prodstack.config.vault_secrets import VaultSecretsConfig
 from prodstack.identity import AppIdentity
 from prodstack.specs import vault_secrets as spec
@@ -26,11 +26,23 @@ class VaultSecretsArgs(ComponentArgs):
     ``identity`` is the app's (use ``CanaryAppArgs.identity``). External Secrets logs in to
     Vault as ``service_account_name``, by default the app's own account (``identity.name``,
     the one CanaryApp creates); the Vault role must be bound to that account and namespace.
+    ``environment`` turns on its rules (``production``: every URL verifies its server, unless
+    its secret sets ``allowUnverifiedTls``).
     """
 
     identity: AppIdentity
     config: VaultSecretsConfig
     service_account_name: ObjectName | pulumi.Output[str] | None = None
+    environment: DnsLabel | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.environment == "production":
+            for violation in self.config.production_violations():
+                raise ValueError(
+                    f"VaultSecretsArgs.config.{'.'.join(str(p) for p in violation.path)}: "
+                    f"{violation.message}"
+                )
 
     def derived_names(self) -> Iterator[DerivedName]:
         store = spec.object_names(self.identity, self.config.vault.store_kind).store

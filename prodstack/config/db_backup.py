@@ -24,6 +24,7 @@ from prodstack.config.types import (
     shown,
 )
 from prodstack.config.vault_secrets import (
+    VERIFYING_SSL_MODES,
     PemCertificates,
     VaultCaProvider,
     VaultConfig,
@@ -47,8 +48,6 @@ _KMS_KEY_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:kms:[a-z0-9-]+:[0-9]{12}:(key
 Job = Literal["backup", "restore-check"]
 # The jobs' keys in the configuration (dbBackup.backup, dbBackup.restoreCheck).
 JOB_KEYS: dict[Job, str] = {"backup": "backup", "restore-check": "restoreCheck"}
-# libpq sslmodes that check the server's certificate against a CA.
-VERIFYING_SSL_MODES = ("verify-ca", "verify-full")
 
 
 def _check_pattern(pattern: re.Pattern[str], hint: str) -> AfterValidator:
@@ -183,7 +182,8 @@ class DatabaseConnection(ConfigModel):
     """How a job reaches PostgreSQL. The password is mounted as a file, never put in an
     environment variable. ``sslMode`` is libpq's; the verifying modes need ``sslRootCert``,
     the path of the CA bundle that signed the server's certificate inside the image (for RDS,
-    the region's or the global bundle)."""
+    the region's or the global bundle). Production requires ``verify-full`` unless
+    ``allowUnverifiedTls`` says otherwise on purpose."""
 
     host: Host
     port: Port = 5432
@@ -194,6 +194,7 @@ class DatabaseConnection(ConfigModel):
         "verify-full"
     )
     ssl_root_cert: Annotated[str, Field(pattern=r"^/[^\s]+$")] | None = None
+    allow_unverified_tls: bool = False
 
     @model_validator(mode="after")
     def _verifying_modes_need_a_ca(self) -> DatabaseConnection:
@@ -538,4 +539,21 @@ class DbBackupConfig(ConfigModel):
                     "key (to delete it on purpose, `pulumi state unprotect` it first)",
                 )
             )
+        # The restore check without a database of its own connects as the backup does.
+        connections: list[tuple[tuple[str, ...], DatabaseConnection]] = [
+            (("database",), self.database)
+        ]
+        if self.restore_check.database is not None:
+            connections.append((("restoreCheck", "database"), self.restore_check.database))
+        for path, connection in connections:
+            if connection.ssl_mode != "verify-full" and not connection.allow_unverified_tls:
+                violations.append(
+                    Violation(
+                        (*path, "sslMode"),
+                        f"production refuses sslMode {connection.ssl_mode}, which does not "
+                        "check the server's certificate and name: set sslMode: verify-full "
+                        "with sslRootCert, or allowUnverifiedTls: true to connect without "
+                        "verifying on purpose",
+                    )
+                )
         return violations

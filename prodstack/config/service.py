@@ -128,6 +128,11 @@ class ServiceConfig(ConfigModel):
                     Violation(("dbBackup", *v.path), v.message)
                     for v in self.db_backup.production_violations()
                 )
+            if self.vault_secrets is not None:
+                violations.extend(
+                    Violation(("vaultSecrets", *v.path), v.message)
+                    for v in self.vault_secrets.production_violations()
+                )
         scrape = context.get("scrape")
         if isinstance(scrape, ScrapeConfig):
             violations.extend(self._scrape_violations(scrape))

@@ -13,12 +13,17 @@ from prodstack.config.app_settings import AppSettings
 from prodstack.config.base import ConfigModel, Violation, raise_violations
 from prodstack.config.types import Duration
 
+# libpq sslmodes that check the server's certificate against a CA.
+VERIFYING_SSL_MODES = ("verify-ca", "verify-full")
 _VAULT_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)*$")
 _VAULT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 _HTTPS_SERVER = re.compile(r"^https://[A-Za-z0-9.\-]+(:[0-9]{1,5})?/?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _FILE_MODE = re.compile(r"^0?[0-7]{3}$")
 _PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
+# A file in the app's image named in a URL or an environment variable: absolute, and only
+# characters a URL query value carries as they are, so it needs no escaping anywhere.
+_IMAGE_FILE = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
 # Paths the app's container already uses or that must stay the kubelet's: a mount may be
 # neither on, inside nor above them.
 _RESERVED_PATHS = ("/tmp", "/var/run/secrets/kubernetes.io", "/dev", "/proc", "/sys")
@@ -78,6 +83,16 @@ def _check_mount_path(value: str) -> str:
     return normalized
 
 
+def _check_image_file(value: str) -> str:
+    if _IMAGE_FILE.match(value) is None or {".", ".."} & set(value.split("/")):
+        raise ValueError(
+            f"{value!r} must be the absolute path of a file in the app's image, of letters, "
+            "digits, '.', '_', '-' and '/' without '.' or '..' segments (e.g. "
+            "/etc/ssl/certs/rds-global-bundle.pem): it goes into the URL as it is"
+        )
+    return value
+
+
 def _ancestors(path: str) -> list[str]:
     parents = []
     while path != "/":
@@ -122,6 +137,7 @@ ObjectName = Annotated[str, AfterValidator(_check_subdomain)]
 MountPath = Annotated[str, AfterValidator(_check_mount_path)]
 PemCertificates = Annotated[str, AfterValidator(_check_pem)]
 FileMode = Annotated[str, BeforeValidator(_check_file_mode)]
+ImageFile = Annotated[str, AfterValidator(_check_image_file)]
 
 
 class VaultCaProvider(ConfigModel):
@@ -167,20 +183,97 @@ class VaultConfig(ConfigModel):
 
 class DatabaseSecret(ConfigModel):
     """A Vault KV v2 secret with the properties ``username``, ``password``, ``host``, ``port``
-    and ``database``; the app gets them as one PostgreSQL URL."""
+    and ``database``; the app gets them as one PostgreSQL URL.
+
+    ``sslMode`` is libpq's; ``verify-full`` (the default) checks the server's certificate
+    against ``sslRootCert``, the CA bundle in the app's image, and its host name.
+    ``allowUnverifiedTls`` lets production connect with a weaker mode on purpose.
+    """
 
     key: VaultPath
     ssl_mode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = (
-        "require"
+        "verify-full"
     )
+    ssl_root_cert: ImageFile | None = None
+    allow_unverified_tls: bool = False
+
+    @property
+    def verified(self) -> bool:
+        """The client checks the server's certificate and its name against a named CA."""
+        return self.ssl_mode == "verify-full"
+
+    @model_validator(mode="after")
+    def _rules(self) -> DatabaseSecret:
+        violations = []
+        if self.ssl_mode in VERIFYING_SSL_MODES and self.ssl_root_cert is None:
+            violations.append(
+                Violation(
+                    ("sslRootCert",),
+                    f"sslMode {self.ssl_mode} checks the server's certificate: give the path "
+                    "of its CA bundle in the app's image (for RDS, the region's or the global "
+                    "bundle), or set sslMode: require to encrypt without checking the server",
+                )
+            )
+        if self.ssl_mode not in VERIFYING_SSL_MODES and self.ssl_root_cert is not None:
+            # libpq then verifies the chain (as verify-ca) while node-postgres verifies the
+            # name too: the same URL would mean different checks in different clients.
+            violations.append(
+                Violation(
+                    ("sslRootCert",),
+                    f"sslMode {self.ssl_mode} does not check the server's certificate, and "
+                    "clients disagree on what a CA does with it: set sslMode: verify-full, or "
+                    "remove sslRootCert",
+                )
+            )
+        if self.verified and self.allow_unverified_tls:
+            violations.append(
+                Violation(
+                    ("allowUnverifiedTls",),
+                    "sslMode verify-full verifies the server: remove allowUnverifiedTls",
+                )
+            )
+        raise_violations(violations)
+        return self
 
 
 class RedisSecret(ConfigModel):
     """A Vault KV v2 secret with the properties ``password``, ``host`` and ``port``; the app
-    gets them as one Redis URL (``rediss://`` when ``tls``)."""
+    gets them as one Redis URL (``rediss://`` when ``tls``).
+
+    ``caFile`` is the CA bundle in the app's image that signed the server's certificate; the
+    pods get its path in ``REDIS_CA_FILE`` (no Redis client reads a CA from the URL).
+    ``allowUnverifiedTls`` lets production go without it (or without TLS) on purpose.
+    """
 
     key: VaultPath
     tls: bool = True
+    ca_file: ImageFile | None = None
+    allow_unverified_tls: bool = False
+
+    @property
+    def verified(self) -> bool:
+        """TLS, with the server's certificate checked against a named CA."""
+        return self.tls and self.ca_file is not None
+
+    @model_validator(mode="after")
+    def _rules(self) -> RedisSecret:
+        violations = []
+        if self.ca_file is not None and not self.tls:
+            violations.append(
+                Violation(
+                    ("caFile",),
+                    "a CA is for TLS, and tls is false: set tls: true, or remove caFile",
+                )
+            )
+        if self.verified and self.allow_unverified_tls:
+            violations.append(
+                Violation(
+                    ("allowUnverifiedTls",),
+                    "TLS with caFile verifies the server: remove allowUnverifiedTls",
+                )
+            )
+        raise_violations(violations)
+        return self
 
 
 class Delivery(ConfigModel):
@@ -240,3 +333,41 @@ class VaultSecretsConfig(ConfigModel):
                 ]
             )
         return self
+
+    def production_violations(self) -> list[Violation]:
+        """Rules of the production environment, paths relative to this section: every URL
+        verifies its server, unless its secret says ``allowUnverifiedTls: true``."""
+        violations = []
+        database = self.database
+        if database is not None and not database.verified and not database.allow_unverified_tls:
+            violations.append(
+                Violation(
+                    ("database", "sslMode"),
+                    f"production refuses sslMode {database.ssl_mode}, which does not check "
+                    "the server's certificate and name: set sslMode: verify-full with "
+                    "sslRootCert (the CA bundle in the app's image), or allowUnverifiedTls: "
+                    "true to connect without verifying on purpose",
+                )
+            )
+        redis = self.redis
+        if redis is not None and not redis.verified and not redis.allow_unverified_tls:
+            if not redis.tls:
+                violations.append(
+                    Violation(
+                        ("redis", "tls"),
+                        "production refuses Redis without TLS: set tls: true with caFile (the "
+                        "CA bundle in the app's image), or allowUnverifiedTls: true to connect "
+                        "in plain text on purpose",
+                    )
+                )
+            else:
+                violations.append(
+                    Violation(
+                        ("redis", "caFile"),
+                        "production verifies Redis's certificate against a CA the "
+                        "configuration names: give caFile (the CA bundle in the app's image; "
+                        "the pods get it as REDIS_CA_FILE), or allowUnverifiedTls: true to "
+                        "trust whatever the client trusts by default on purpose",
+                    )
+                )
+        return violations

@@ -35,6 +35,9 @@ DATABASE_URL = "database-url"
 REDIS_URL = "redis-url"
 # Environment variable for each Secret key when ``delivery.secrets`` is ``env``.
 ENV_NAMES = {DATABASE_URL: "DATABASE_URL", REDIS_URL: "REDIS_URL"}
+# The path of Redis's CA bundle in the image, in every delivery: Redis clients take a CA
+# as an option, not from the URL (go-redis' ParseURL refuses unknown query parameters).
+REDIS_CA_FILE = "REDIS_CA_FILE"
 
 # Properties of the Vault secrets, and the template variables (ExternalSecret ``data`` keys)
 # they become; the usual setup's names.
@@ -153,11 +156,15 @@ def remote_data(config: VaultSecretsConfig) -> list[Manifest]:
 
 def database_url_template(database: DatabaseSecret) -> str:
     """A PostgreSQL URL; user name and password are percent-encoded (Go's ``urlquery``), so
-    ``@``, ``:`` or ``/`` in a generated password cannot break the URL."""
+    ``@``, ``:`` or ``/`` in a generated password cannot break the URL. ``sslrootcert`` is a
+    libpq URI parameter that libpq, pgx, node-postgres and pgjdbc read (docs/components/
+    vault-secrets.md); its path holds only characters a query value carries unescaped."""
+    query = f"?sslmode={database.ssl_mode}"
+    if database.ssl_root_cert is not None:
+        query += f"&sslrootcert={database.ssl_root_cert}"
     return (
         "postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}"
-        "@{{ .host }}:{{ .port }}/{{ .database | urlquery }}"
-        f"?sslmode={database.ssl_mode}"
+        "@{{ .host }}:{{ .port }}/{{ .database | urlquery }}" + query
     )
 
 
@@ -265,7 +272,8 @@ def pod_wiring(
     external_secret: Manifest,
     settings: Mapping[str, str] | None,
 ) -> PodWiring:
-    """Secret as read-only files (or env vars), settings via ``envFrom`` (or files)."""
+    """Secret as read-only files (or env vars), settings via ``envFrom`` (or files), and the
+    path of Redis's CA bundle in ``REDIS_CA_FILE``."""
     delivery = config.delivery
     keys = secret_keys(external_secret)
     volumes: list[Manifest] = []
@@ -297,6 +305,8 @@ def pod_wiring(
             }
             for key in keys
         )
+    if config.redis is not None and config.redis.ca_file is not None:
+        env.append({"name": REDIS_CA_FILE, "value": config.redis.ca_file})
     if settings is not None:
         if delivery.settings == "env":
             env_from.append({"configMapRef": {"name": names.settings, "optional": False}})
@@ -332,6 +342,8 @@ def env_names(config: VaultSecretsConfig, settings: Mapping[str, str] | None) ->
             names.add(ENV_NAMES[DATABASE_URL])
         if config.redis is not None:
             names.add(ENV_NAMES[REDIS_URL])
+    if config.redis is not None and config.redis.ca_file is not None:
+        names.add(REDIS_CA_FILE)
     if settings is not None and config.delivery.settings == "env":
         names.update(settings)
     return names
