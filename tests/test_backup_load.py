@@ -9,15 +9,12 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.support.backup_env import (
     S3,
     Postgres,
-    start_postgres,
-    start_s3,
     start_standby,
     wait_until_replayed,
 )
@@ -26,7 +23,6 @@ from tests.support.backup_world import (
     Copy,
     World,
     assert_failed,
-    copy_of,
     make_world,
     tables_of,
     wait_for_a_new_stamp,
@@ -46,26 +42,11 @@ INSERT INTO fresh SELECT repeat('y', 100) FROM generate_series(1, 1000);
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    yield from start_postgres()
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3]:
-    yield from start_s3()
-
-
-@pytest.fixture(scope="module")
 def world(postgres: Postgres, s3: S3, tmp_path_factory: pytest.TempPathFactory) -> World:
     world = make_world(postgres, s3, tmp_path_factory)
     postgres.psql("CREATE DATABASE load")
     postgres.psql(LOAD, "load")
     return world
-
-
-@pytest.fixture
-def copy(world: World, request: pytest.FixtureRequest, tmp_path: Path) -> Copy:
-    return copy_of(world, request, tmp_path)
 
 
 def scans(postgres: Postgres) -> dict[str, int]:

@@ -11,22 +11,17 @@ configurations but never runs them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from prodstack.config.db_backup import BackupBucket
 from prodstack.specs import backup_storage
-from tests.support.backup_env import AWS_VENV, S3, Postgres, start_postgres, start_s3
+from tests.support.backup_env import AWS_VENV, S3
 from tests.support.backup_world import (
     BUCKET,
     Copy,
     World,
     assert_failed,
-    copy_of,
-    make_world,
     wait_for_a_new_stamp,
     write_shim,
 )
@@ -36,26 +31,6 @@ TAG = "prodstack-backup"
 RETENTION_DAYS = 30
 CURRENT = {TAG: "current"}
 SUPERSEDED = {TAG: "superseded"}
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    yield from start_postgres()
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3]:
-    yield from start_s3()
-
-
-@pytest.fixture(scope="module")
-def world(postgres: Postgres, s3: S3, tmp_path_factory: pytest.TempPathFactory) -> World:
-    return make_world(postgres, s3, tmp_path_factory)
-
-
-@pytest.fixture
-def copy(world: World, request: pytest.FixtureRequest, tmp_path: Path) -> Copy:
-    return copy_of(world, request, tmp_path)
 
 
 def stored_rules(s3: S3, prefix: str) -> list[dict[str, Any]]:

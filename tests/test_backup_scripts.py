@@ -15,13 +15,10 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from prodstack.specs.backup_jobs import script_files
-from tests.support.backup_env import AWS_VENV, S3, Postgres, free_port, start_postgres, start_s3
+from tests.support.backup_env import AWS_VENV, free_port
 from tests.support.backup_world import (
     BACKUP_PASSWORD,
     BUCKET,
@@ -35,34 +32,11 @@ from tests.support.backup_world import (
     World,
     assert_failed,
     assert_untouched,
-    copy_of,
     counts_of,
-    make_world,
     wait_for_a_new_stamp,
     write_shim,
 )
 from tests.support.tools import require
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    yield from start_postgres()
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3]:
-    yield from start_s3()
-
-
-@pytest.fixture(scope="module")
-def world(postgres: Postgres, s3: S3, tmp_path_factory: pytest.TempPathFactory) -> World:
-    return make_world(postgres, s3, tmp_path_factory)
-
-
-@pytest.fixture
-def copy(world: World, request: pytest.FixtureRequest, tmp_path: Path) -> Copy:
-    return copy_of(world, request, tmp_path)
-
 
 # --- the round trip -------------------------------------------------------------------------
 

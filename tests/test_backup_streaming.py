@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,8 +26,6 @@ from tests.support.backup_env import (
     S3,
     Postgres,
     ScriptRun,
-    start_postgres,
-    start_s3,
     start_script,
 )
 from tests.support.backup_world import (
@@ -54,16 +51,6 @@ CAPS = [
     "--",
 ]
 CAPPED_ENV = {"MALLOC_ARENA_MAX": "1"}
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    yield from start_postgres()
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3]:
-    yield from start_s3()
 
 
 @pytest.fixture(scope="module")

@@ -9,44 +9,17 @@ trusted (a database owner may create them), pageinspect is not (only a superuser
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-
-from tests.support.backup_env import S3, Postgres, start_postgres, start_s3
+from tests.support.backup_env import Postgres
 from tests.support.backup_world import (
     SCRATCH,
     Copy,
-    World,
     assert_failed,
     assert_untouched,
-    copy_of,
-    make_world,
     tables_of,
     wait_for_a_new_stamp,
 )
 from tests.support.fake_postgres import fake_postgres
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    yield from start_postgres()
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3]:
-    yield from start_s3()
-
-
-@pytest.fixture(scope="module")
-def world(postgres: Postgres, s3: S3, tmp_path_factory: pytest.TempPathFactory) -> World:
-    return make_world(postgres, s3, tmp_path_factory)
-
-
-@pytest.fixture
-def copy(world: World, request: pytest.FixtureRequest, tmp_path: Path) -> Copy:
-    return copy_of(world, request, tmp_path)
 
 
 def client_version(postgres: Postgres, tool: str) -> str:
