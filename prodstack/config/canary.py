@@ -188,14 +188,15 @@ class NotificationsConfig(ConfigModel):
             for index, value in enumerate(values):
                 if value in values[:index]:
                     violations.append(Violation((field, index), f"{value!r} is listed twice"))
-        longest = max(self.triggers, key=len)
-        name = f"{SUBSCRIBE_PREFIX.split('/', 1)[1]}{longest}.{self.service}"
-        if len(name) > _ANNOTATION_NAME_MAX:
+        prefix = SUBSCRIBE_PREFIX.split("/", 1)[1] + max(self.triggers, key=len) + "."
+        if len(prefix + self.service) > _ANNOTATION_NAME_MAX:
             violations.append(
                 Violation(
                     ("service",),
-                    f"too long: the annotation key's name {name!r} has {len(name)} characters, "
-                    f"Kubernetes allows {_ANNOTATION_NAME_MAX}",
+                    f"too long: the annotation key's name {prefix + self.service!r} has "
+                    f"{len(prefix + self.service)} characters, Kubernetes allows "
+                    f"{_ANNOTATION_NAME_MAX}; with these triggers the service name may have "
+                    f"{_ANNOTATION_NAME_MAX - len(prefix)}",
                 )
             )
         raise_violations(violations)
