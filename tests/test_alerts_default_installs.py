@@ -302,3 +302,14 @@ def test_dashboard_panels_show_the_same_on_either_scrape(
     (tmp_path / "dashboard.yaml").write_text(yaml.safe_dump(test_file, sort_keys=False))
     result = promtool.run("test", "rules", "dashboard.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_documented_low_replicas_expression_is_the_rendered_one(
+    production: ResourceGraph,
+) -> None:
+    text = (ROOT / "docs" / "observability.md").read_text()
+    section = text.split("### Exporters' labels on default installs", 1)[1].split("\n## ", 1)[0]
+    (documented,) = re.findall(r"```promql\n(.*?)\n```", section, flags=re.DOTALL)
+    groups = api_rule_groups(production)
+    (rendered,) = [r["expr"] for g in groups for r in g["rules"] if r.get("alert") == "LowReplicas"]
+    assert documented == rendered

@@ -166,7 +166,7 @@ def test_recipients_are_joined_in_one_annotation_per_trigger() -> None:
 
 def test_the_documented_subscription_is_what_renders() -> None:
     text = (ROOT / "docs" / "components" / "canary-app.md").read_text()
-    section = text.split("### Notifications", 1)[1].split("\n## ", 1)[0]
+    section = text.split("\n## Notifications\n", 1)[1].split("\n## ", 1)[0]
     config_yaml, rendered_yaml = re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)[:2]
     config = yaml.safe_load(config_yaml)["app"]["canary"]["notifications"]
     rendered = yaml.safe_load(rendered_yaml)["metadata"]["annotations"]
