@@ -23,6 +23,7 @@ import yaml
 
 from prodstack.config import AnalysisConfig
 from prodstack.config.canary import CompareWithStable
+from prodstack.config.errors import ConfigError
 from prodstack.specs import analysis
 from prodstack.specs.canary import CANARY_HASH_ARG, HASH_ARGS, STABLE_HASH_ARG
 from prodstack.synth import ResourceGraph
@@ -358,7 +359,7 @@ def test_the_comparison_must_be_able_to_fail_on_its_own() -> None:
     def change(raw: dict[str, Any]) -> None:
         svc(raw)["app"]["canary"]["analysis"]["compareWithStable"] = {"maxSuccessRateDrop": 0.01}
 
-    with pytest.raises(Exception, match=r"1 - minSuccessRate = 0\.01") as raised:
+    with pytest.raises(ConfigError, match=r"1 - minSuccessRate = 0\.01") as raised:
         environment("production", change)
     assert "app.canary.analysis.compareWithStable.maxSuccessRateDrop" in str(raised.value)
 
