@@ -12,6 +12,14 @@ MetricType = Literal["counter", "gauge", "histogram"]
 
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
+# The labels a Prometheus Operator ServiceMonitor puts on every series from its target
+# (pkg/prometheus/promcfg.go: job, instance, namespace, service, pod, container, endpoint). An
+# exporter's series that carries one of them itself keeps its own value only when the scrape
+# honours labels (``honorLabels: true``); otherwise Prometheus renames it ``exported_<label>``
+# and sets the target's (the exporter's namespace, pod and container) in its place.
+TARGET_LABELS = ("job", "instance", "namespace", "service", "pod", "container", "endpoint")
+RENAMED_PREFIX = "exported_"
+
 
 @dataclass(frozen=True)
 class ContractMetric:
@@ -22,6 +30,15 @@ class ContractMetric:
     source: Source
     labels: tuple[str, ...]
     meaning: str
+
+    @property
+    def target_labels(self) -> tuple[str, ...]:
+        """The labels of an exporter's series that collide with the scrape target's: they
+        arrive renamed ``exported_<label>`` unless the scrape honours labels. The app's own
+        series get these labels from prodstack's ServiceMonitor only, so none collide."""
+        if self.source == "app":
+            return ()
+        return tuple(label for label in self.labels if label in TARGET_LABELS)
 
     def series_names(self) -> tuple[str, ...]:
         """Names that appear in PromQL: a histogram's ``_bucket``, ``_sum`` and ``_count``."""

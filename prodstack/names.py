@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     from prodstack.config.service import ServiceConfig
     from prodstack.config.vault_secrets import VaultSecretsConfig
 
-# The canary analysis's checks, each a background and a gate AnalysisTemplate.
+# The canary analysis's checks, each a background and a gate AnalysisTemplate; the comparison
+# with the stable revision only with ``analysis.compareWithStable``.
 ANALYSIS_CHECKS = ("success-rate", "latency")
+STABLE_COMPARISON_CHECK = "success-rate-vs-stable"
 BACKUP_COMPONENT = "db-backup"
 RESTORE_CHECK_COMPONENT = "db-restore-check"
 
@@ -205,7 +207,8 @@ def derived_names(
     for service_name in (names.client_service, names.stable_service, names.canary_service):
         yield named(kinds.SERVICE, service_name, "app")
     canary = service.app.canary
-    for check in ANALYSIS_CHECKS:
+    comparison = (STABLE_COMPARISON_CHECK,) if canary.analysis.compare_with_stable else ()
+    for check in (*ANALYSIS_CHECKS, *comparison):
         if canary.analysis.background is not None:
             yield named(kinds.ANALYSIS_TEMPLATE, names.analysis_template(check, gate=False), "app")
         if canary.uses_gate:

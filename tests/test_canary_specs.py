@@ -121,7 +121,8 @@ def test_queries_select_only_the_canary_pods() -> None:
 
 def test_latency_sums_buckets_by_le_before_the_quantile() -> None:
     query = _templates(AnalysisConfig())["latency"]["provider"]["prometheus"]["query"]
-    assert query.startswith("histogram_quantile(0.95, sum by (le) (rate(")
+    # The measured expression, before the minimum-traffic guard (`and on () ...`).
+    assert query.removeprefix("(\n").startswith("histogram_quantile(0.95, sum by (le) (rate(")
 
 
 @given(

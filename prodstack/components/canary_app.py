@@ -20,6 +20,7 @@ from prodstack.replicas import ExternallyScaled
 from prodstack.specs import analysis as analysis_spec
 from prodstack.specs.canary import AnalysisRefs, canary_strategy, rollout_await_annotations
 from prodstack.specs.ingress import AlbRouting
+from prodstack.specs.notifications import subscription_annotations
 from prodstack.specs.pod import (
     HTTP_PORT_NAME,
     Manifest,
@@ -256,7 +257,12 @@ class CanaryApp(pulumi.ComponentResource):
                 names.rollout,
                 "server",
                 versioned=True,
-                annotations={**rollout_await_annotations(app), **app.annotations} or None,
+                annotations={
+                    **rollout_await_annotations(app),
+                    **subscription_annotations(app.canary.notifications),
+                    **app.annotations,
+                }
+                or None,
             ),
             spec=rollout_spec(
                 args,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -55,12 +56,25 @@ class BackgroundAnalysis(ConfigModel):
     start_with_step: NonNegativeInt = 0
 
 
+class CompareWithStable(ConfigModel):
+    """Judge the canary against the stable revision as well: its success rate may be lower
+    than the stable pods' (over the same window) by at most ``maxSuccessRateDrop``."""
+
+    max_success_rate_drop: Annotated[float, Field(ge=0, lt=1)] = 0.005
+
+
+WhenNoTraffic = Literal["inconclusive", "pass"]
+
+
 class AnalysisConfig(ConfigModel):
     """Automated canary analysis over Prometheus; a failure aborts and rolls back.
 
     Queries select the canary's pods only (by their ``rollouts-pod-template-hash``). A
-    measurement with no data (no traffic yet, or a NaN ratio) is *inconclusive*, neither a pass
-    nor a failure; more than ``inconclusiveLimit`` of them pause the rollout for a human.
+    measurement with no data (no traffic yet, a NaN ratio, or fewer than ``minRequestRate``
+    requests per second over the window) is *inconclusive*, neither a pass nor a failure; more
+    than ``inconclusiveLimit`` of them pause the rollout for a human. ``whenNoTraffic: pass``
+    counts such a measurement as a success instead (an environment without traffic). With
+    ``compareWithStable`` the canary's success rate must also stay close to the stable pods'.
     """
 
     prometheus_address: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] = (
@@ -73,7 +87,120 @@ class AnalysisConfig(ConfigModel):
     gate_measurements: PositiveInt = 5
     min_success_rate: Annotated[float, Field(gt=0, le=1)] = 0.99
     max_p95_latency_seconds: Annotated[float, Field(gt=0)] = 1.0
+    min_request_rate: Annotated[float, Field(ge=0)] = 1.0
+    when_no_traffic: WhenNoTraffic = "inconclusive"
+    compare_with_stable: CompareWithStable | None = None
     background: BackgroundAnalysis | None = BackgroundAnalysis()
+
+    @model_validator(mode="after")
+    def _comparison_can_fail(self) -> AnalysisConfig:
+        comparison = self.compare_with_stable
+        # A canary at minSuccessRate or above trails a stable revision (at most 1) by at most
+        # 1 - minSuccessRate: a larger margin lets the comparison fail only when the absolute
+        # threshold fails too.
+        headroom = round(1 - self.min_success_rate, 9)
+        if comparison is not None and comparison.max_success_rate_drop >= headroom:
+            raise_violations(
+                [
+                    Violation(
+                        ("compareWithStable", "maxSuccessRateDrop"),
+                        f"must be below 1 - minSuccessRate = {headroom:g}, or the comparison "
+                        "could only fail where minSuccessRate fails anyway",
+                    )
+                ]
+            )
+        return self
+
+
+# The triggers of Argo Rollouts' notification catalog (manifests/notifications-install.yaml):
+# "on-" and the kebab-cased reason of the event that fires it (utils/record/record.go
+# translateReasonToTrigger), each sending the template of the same name.
+NOTIFICATION_TRIGGERS = (
+    "on-analysis-run-error",
+    "on-analysis-run-failed",
+    "on-analysis-run-running",
+    "on-rollout-aborted",
+    "on-rollout-completed",
+    "on-rollout-paused",
+    "on-rollout-step-completed",
+    "on-rollout-updated",
+    "on-scaling-replica-set",
+)
+DEFAULT_NOTIFICATION_TRIGGERS = (
+    "on-rollout-aborted",
+    "on-rollout-paused",
+    "on-rollout-completed",
+    "on-analysis-run-failed",
+)
+SUBSCRIBE_PREFIX = "notifications.argoproj.io/subscribe."
+# The name part of an annotation key (after the prefix's "/"): at most 63 characters.
+_ANNOTATION_NAME_MAX = 63
+# notifications-engine splits the key at "." (pkg/subscriptions/annotations.go ``iterate``), so
+# a service name holds none; the rest is what an annotation key allows.
+_SERVICE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_]*[A-Za-z0-9])?$")
+
+
+def _check_trigger(value: str) -> str:
+    if value not in NOTIFICATION_TRIGGERS:
+        raise ValueError(
+            f"{value!r} is not a trigger of Argo Rollouts' notification catalog; use one of "
+            + ", ".join(NOTIFICATION_TRIGGERS)
+        )
+    return value
+
+
+def _check_service(value: str) -> str:
+    if _SERVICE.match(value) is None:
+        raise ValueError(
+            f"{value!r} is not a notification service name; use letters, digits, '-' and '_' "
+            "(no '.'), as in the ConfigMap's service.<name> (slack, teams, ...)"
+        )
+    return value
+
+
+def _check_recipient(value: str) -> str:
+    if not value.strip() or value != value.strip() or ";" in value:
+        raise ValueError(
+            f"{value!r} is not a recipient; write a channel, address or id without ';' and "
+            "without surrounding spaces (recipients are joined with ';')"
+        )
+    return value
+
+
+Trigger = Annotated[str, AfterValidator(_check_trigger)]
+NotificationService = Annotated[str, AfterValidator(_check_service)]
+Recipient = Annotated[str, AfterValidator(_check_recipient)]
+
+
+class NotificationsConfig(ConfigModel):
+    """Argo Rollouts notifications about the Rollout: each of ``triggers`` sends its catalog
+    template to ``recipients`` through ``service`` (a ``service.<name>`` of the controller's
+    ``argo-rollouts-notification-configmap``)."""
+
+    service: NotificationService
+    recipients: Annotated[tuple[Recipient, ...], Field(min_length=1)]
+    triggers: Annotated[tuple[Trigger, ...], Field(min_length=1)] = DEFAULT_NOTIFICATION_TRIGGERS
+
+    @model_validator(mode="after")
+    def _rules(self) -> NotificationsConfig:
+        violations: list[Violation] = []
+        for field, values in (("recipients", self.recipients), ("triggers", self.triggers)):
+            for index, value in enumerate(values):
+                if value in values[:index]:
+                    violations.append(Violation((field, index), f"{value!r} is listed twice"))
+        prefix = SUBSCRIBE_PREFIX.split("/", 1)[1] + max(self.triggers, key=len) + "."
+        if len(prefix + self.service) > _ANNOTATION_NAME_MAX:
+            violations.append(
+                Violation(
+                    ("service",),
+                    f"too long: the annotation key's name {prefix + self.service!r} has "
+                    f"{len(prefix + self.service)} characters, Kubernetes allows "
+                    f"{_ANNOTATION_NAME_MAX}; with these triggers the service name may have "
+                    f"{_ANNOTATION_NAME_MAX - len(prefix)}",
+                )
+            )
+        raise_violations(violations)
+        return self
 
 
 class CanaryConfig(ConfigModel):
@@ -88,6 +215,7 @@ class CanaryConfig(ConfigModel):
     max_unavailable: IntOrPercent = 0
     steps: Annotated[tuple[CanaryStep, ...], Field(min_length=1)]
     analysis: AnalysisConfig = AnalysisConfig()
+    notifications: NotificationsConfig | None = None
     dynamic_stable_scale: bool = False
     abort_scale_down_delay_seconds: Annotated[int, Field(ge=0, le=3600)] | None = None
 

@@ -14,6 +14,10 @@ from prodstack.config.types import duration_seconds
 Manifest = dict[str, Any]
 
 CANARY_HASH_ARG = "canary-hash"
+STABLE_HASH_ARG = "stable-hash"
+# Argo Rollouts sets these from the new and the stable ReplicaSet's rollouts-pod-template-hash
+# (utils/analysis/factory.go BuildArgumentsForRolloutAnalysisRun; v1alpha1 Latest and Stable).
+HASH_ARGS = {CANARY_HASH_ARG: "Latest", STABLE_HASH_ARG: "Stable"}
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,9 @@ class AnalysisRefs:
     gate: Sequence[str]
 
 
-def argo_steps_for(step: CanaryStep, gate_templates: Sequence[str]) -> list[Manifest]:
+def argo_steps_for(
+    step: CanaryStep, gate_templates: Sequence[str], args: Sequence[str] = (CANARY_HASH_ARG,)
+) -> list[Manifest]:
     """One configured step as Argo steps: setWeight, then pause, then the gate analysis."""
     steps: list[Manifest] = [{"setWeight": step.weight}]
     if step.pause == MANUAL:
@@ -32,12 +38,21 @@ def argo_steps_for(step: CanaryStep, gate_templates: Sequence[str]) -> list[Mani
     elif step.pause is not None:
         steps.append({"pause": {"duration": step.pause}})
     if step.analysis:
-        steps.append({"analysis": analysis_block(gate_templates)})
+        steps.append({"analysis": analysis_block(gate_templates, args)})
     return steps
 
 
+def hash_args(canary: CanaryConfig) -> tuple[str, ...]:
+    """The pod template hashes the analysis reads: the canary's, and the stable revision's
+    when it is compared with it."""
+    if canary.analysis.compare_with_stable is None:
+        return (CANARY_HASH_ARG,)
+    return (CANARY_HASH_ARG, STABLE_HASH_ARG)
+
+
 def argo_steps(canary: CanaryConfig, gate_templates: Sequence[str]) -> list[Manifest]:
-    return [s for step in canary.steps for s in argo_steps_for(step, gate_templates)]
+    args = hash_args(canary)
+    return [s for step in canary.steps for s in argo_steps_for(step, gate_templates, args)]
 
 
 def argo_step_index(canary: CanaryConfig, configured_step: int) -> int:
@@ -45,11 +60,14 @@ def argo_step_index(canary: CanaryConfig, configured_step: int) -> int:
     return sum(len(argo_steps_for(step, ("x",))) for step in canary.steps[:configured_step])
 
 
-def analysis_block(templates: Sequence[str]) -> Manifest:
-    """Templates plus the argument that points their queries at the newest (canary) pods."""
+def analysis_block(templates: Sequence[str], args: Sequence[str] = (CANARY_HASH_ARG,)) -> Manifest:
+    """Templates plus the arguments that point their queries at the newest (canary) pods and,
+    for the comparison, at the stable ones."""
     return {
         "templates": [{"templateName": name} for name in templates],
-        "args": [{"name": CANARY_HASH_ARG, "valueFrom": {"podTemplateHashValue": "Latest"}}],
+        "args": [
+            {"name": arg, "valueFrom": {"podTemplateHashValue": HASH_ARGS[arg]}} for arg in args
+        ],
     }
 
 
@@ -80,7 +98,7 @@ def canary_strategy(
             strategy["abortScaleDownDelaySeconds"] = canary.abort_scale_down_delay_seconds
     background = canary.analysis.background
     if background is not None and analysis.background:
-        block = analysis_block(analysis.background)
+        block = analysis_block(analysis.background, hash_args(canary))
         block["startingStep"] = argo_step_index(canary, background.start_with_step)
         strategy["analysis"] = block
     return strategy

@@ -2,7 +2,8 @@
 freshness, every panel on the metric contract (or on the DORA series recorded from it).
 
 Queries come from ``prodstack.queries``, the source of the alerts, so a panel shows exactly
-what an alert judges; alert thresholds are drawn as threshold lines.
+what an alert judges; alert thresholds are drawn as threshold lines, and the Rollout's updates,
+completions and aborts as annotations.
 """
 
 from __future__ import annotations
@@ -27,6 +28,20 @@ SCHEMA_VERSION = 39
 GRID_WIDTH = 24
 PANEL_HEIGHT = 8
 UID_MAX = 40
+
+# Deployment marks: the Argo Rollouts controller's events of the Rollout, one annotation query
+# (and colour) per reason. Grafana runs an annotation query as a range query with at least
+# ``ANNOTATION_STEP`` between points and marks the points whose value is above 0, joining
+# points up to a step apart into one region (grafana-prometheus annotations.ts
+# ``processEvents``). ``$__rate_interval`` (the step plus one scrape interval, at least four)
+# makes consecutive windows overlap, so no event falls between two points at any zoom.
+ANNOTATION_STEP = "1m"
+ANNOTATION_WINDOW = "$__rate_interval"
+ROLLOUT_EVENT_MARKS = (
+    ("RolloutUpdated", "Rollout updated", "blue"),
+    ("RolloutCompleted", "Rollout completed", "green"),
+    ("RolloutAborted", "Rollout aborted", "red"),
+)
 
 
 @dataclass(frozen=True)
@@ -203,6 +218,27 @@ def _own(target: AlertTarget) -> str:
     return queries.matchers({"namespace": target.namespace, "name": target.app})
 
 
+def rollout_event_annotations(target: AlertTarget) -> list[Manifest]:
+    """Grafana annotation queries that mark the Rollout's updates, completions and aborts."""
+    return [
+        {
+            "name": title,
+            "datasource": DATASOURCE,
+            "enable": True,
+            "hide": False,
+            "iconColor": colour,
+            "expr": queries.rollout_events(
+                target.namespace, target.app, (reason,), ANNOTATION_WINDOW, by=("reason",)
+            ),
+            "step": ANNOTATION_STEP,
+            "titleFormat": title,
+            "textFormat": "Rollout {{name}} in {{namespace}}: {{reason}}",
+            "tagKeys": "reason",
+        }
+        for reason, title, colour in ROLLOUT_EVENT_MARKS
+    ]
+
+
 def _panel_json(panel: Panel, panel_id: int, grid: Manifest) -> Manifest:
     defaults: Manifest = {"unit": panel.unit}
     if panel.threshold is not None:
@@ -275,7 +311,7 @@ def dashboard(
         "editable": False,
         "refresh": "1m",
         "time": {"from": "now-6h", "to": "now"},
-        "annotations": {"list": []},
+        "annotations": {"list": rollout_event_annotations(target)},
         "templating": {
             "list": [
                 {
