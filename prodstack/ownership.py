@@ -19,6 +19,7 @@ fails before any object reaches the render providers.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -90,9 +91,19 @@ def _after_check(directory: str) -> Callable[[str | None], str]:
 
 
 def _directory(root: str | None, namespace: NamespacePlan) -> str:
+    """The namespace's GitOps folder as the provider reads it: relative to the directory the
+    provider runs in, so the value is the same on every machine and checkout (an absolute
+    path would differ between a laptop and CI, and a changed ``renderYamlToDirectory``
+    replaces the provider and every object it wrote: pulumi-kubernetes ``DiffConfig``)."""
     assert namespace.application is not None
     path = namespace.application.path
-    return str(Path(root) / path) if root else path
+    if not root:
+        return path
+    # Imported here: only GitOps stacks read the project file (the engine package is large).
+    from prodstack.synth.project import find_project
+
+    running_in = find_project(Path(root)).program_directory
+    return os.path.relpath(Path(root) / path, running_in)
 
 
 def retain_kubernetes_objects(

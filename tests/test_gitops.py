@@ -4,6 +4,7 @@ are safe to remove; moving a deployed stack between owners never deletes a live 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from prodstack.config import ConfigError, parse_environment
 from prodstack.ownership import OWNER_OUTPUT, HandOverRequired
 from prodstack.specs.gitops import CASCADE_FINALIZER
-from prodstack.synth import Resource, ResourceGraph, synthesize_stack
+from prodstack.synth import Resource, ResourceGraph, find_project, synthesize_stack
 from tests.support.stacks import PROJECT, environment, synthesize_environment, varied
 
 
@@ -44,13 +45,32 @@ def test_every_render_provider_writes_its_namespace_folder_on_every_update(
     providers = production.of_type("pulumi:providers:kubernetes")
     assert providers
     for provider in providers:
-        directory = Path(str(provider.inputs["renderYamlToDirectory"]))
-        assert directory.parent == PROJECT.root / "rendered" / "production"
+        # Relative to where the engine starts the provider (the program's directory, main:
+        # stacks/), so every machine and checkout gives the provider the same value.
+        written = str(provider.inputs["renderYamlToDirectory"])
+        assert not Path(written).is_absolute()
+        directory = (PROJECT.program_directory / written).resolve()
+        assert directory.parent == (PROJECT.root / "rendered" / "production").resolve()
         assert provider.inputs["alwaysRender"] in (True, "true")
         bound = [r for r in production.kubernetes_objects() if r.provider == provider.urn]
         assert bound and all((r.namespace or r.object_name) == directory.name for r in bound), (
             directory
         )
+
+
+def test_the_render_directory_does_not_depend_on_the_checkout(tmp_path: Path) -> None:
+    """Two checkouts of the project in different places give the providers the same inputs:
+    a changed renderYamlToDirectory would replace the provider and every object it wrote."""
+    copy = tmp_path / "elsewhere" / "checkout"
+    shutil.copytree(
+        PROJECT.root / "stacks", copy / "stacks", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(PROJECT.root / "Pulumi.yaml", copy / "Pulumi.yaml")
+    here = synthesize_stack("production", PROJECT)
+    there = synthesize_stack("production", find_project(copy))
+    assert render_directories(here).values() and sorted(
+        render_directories(here).values()
+    ) == sorted(render_directories(there).values())
 
 
 def test_pulumi_up_stacks_apply_everything_themselves(graph: ResourceGraph) -> None:

@@ -74,6 +74,13 @@ class Project:
             name for name in names if name not in (".", "..") and _PULUMI_NAME.fullmatch(name)
         )
 
+    @property
+    def program_directory(self) -> Path:
+        """The directory the engine runs the program and its providers in: ``main`` when it
+        is a directory, else the directory holding it (pulumi/pulumi pkg/engine/project.go
+        ``getPwdMain``; each plugin starts there, sdk/go/common/resource/plugin/plugin.go)."""
+        return self.main if self.main.is_dir() else self.main.parent
+
     def stack_file(self, stack: str) -> Path:
         check_stack_name(stack)
         path = self.stack_config_dir / f"Pulumi.{stack}.yaml"
