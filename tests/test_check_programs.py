@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from prodstack.check import Report
 from prodstack.cli import main
+from tests.support.stacks import ROOT
 
 COMPONENT_PROGRAM = """
 import pulumi
@@ -122,3 +124,15 @@ def test_a_plain_kubernetes_program_is_checked_too(
     found = {(f["family"], f["check"]) for f in report["findings"]}  # type: ignore[attr-defined]
     assert ("policy", "default-deny-network") in found
     assert ("reference", "selectors-select-pods") in found
+
+
+def test_the_guardrails_python_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    page = (ROOT / "docs" / "guardrails.md").read_text()
+    example = page.split("## Your own programs", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {}
+    exec(compile(example, "guardrails.md", "exec"), namespace)
+    report = namespace["report"]
+    assert isinstance(report, Report)
+    printed = capsys.readouterr().out
+    assert printed.strip() == report.human()
+    assert report.clean and report.checks_run > 20
