@@ -380,5 +380,13 @@ def test_the_documented_queries_are_the_production_ones(production: ResourceGrap
     text = (ROOT / "docs" / "components" / "canary-app.md").read_text()
     section = text.split("### Queries", 1)[1].split("\n### ", 1)[0]
     documented = re.findall(r"```promql\n(.*?)\n```", section, flags=re.DOTALL)
-    rendered = [m["provider"]["prometheus"]["query"] for m in gate_metrics(production).values()]
+    # In the order the Rollout's gate names its templates (the graph's order is the order the
+    # engine's threads registered them in).
+    rollout = next(r for r in production.kind("Rollout") if r.object_name == API)
+    steps = rollout.inputs["spec"]["strategy"]["canary"]["steps"]
+    (gate,) = [s["analysis"] for s in steps if "analysis" in s]
+    by_template = templates(production)
+    rendered = [
+        by_template[t["templateName"]]["provider"]["prometheus"]["query"] for t in gate["templates"]
+    ]
     assert documented == rendered

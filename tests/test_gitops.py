@@ -14,6 +14,7 @@ from prodstack.config import ConfigError, parse_environment
 from prodstack.ownership import OWNER_OUTPUT, HandOverRequired
 from prodstack.specs.gitops import CASCADE_FINALIZER
 from prodstack.synth import Resource, ResourceGraph, find_project, synthesize_stack
+from tests.conftest import stack_graph
 from tests.support.stacks import PROJECT, environment, synthesize_environment, varied
 
 
@@ -73,9 +74,9 @@ def test_the_render_directory_does_not_depend_on_the_checkout(tmp_path: Path) ->
     ) == sorted(render_directories(there).values())
 
 
-def test_pulumi_up_stacks_apply_everything_themselves(graph: ResourceGraph) -> None:
-    if graph.stack == "production":
-        pytest.skip("production is GitOps")
+@pytest.mark.parametrize("stack", ["dev", "staging"])  # production is GitOps
+def test_pulumi_up_stacks_apply_everything_themselves(stack: str) -> None:
+    graph = stack_graph(stack)
     assert not graph.of_type("pulumi:providers:kubernetes")
     assert not graph.kind("Application")
     assert all(r.provider is None for r in graph.kubernetes_objects())
