@@ -55,9 +55,7 @@ class AutoscalingArgs(ComponentArgs):
 
     def derived_names(self) -> Iterator[DerivedName]:
         names = ServiceNames(self.identity.name, self.identity.namespace)
-        yield from names_of(
-            "identity.name", [(kinds.HORIZONTAL_POD_AUTOSCALER, names.autoscaler)]
-        )
+        yield from names_of("identity.name", [(kinds.HORIZONTAL_POD_AUTOSCALER, names.autoscaler)])
 
 
 class Autoscaling(pulumi.ComponentResource):

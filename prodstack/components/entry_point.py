@@ -54,13 +54,13 @@ class EntryPointArgs(ComponentArgs):
                 "use load_balancer.type: alb"
             )
 
-
     def derived_names(self) -> Iterator[DerivedName]:
         names = ServiceNames(self.identity.name, self.identity.namespace)
         if self.load_balancer.type == "alb":
             yield from names_of("identity.name", [(kinds.INGRESS, names.ingress)])
         else:
             yield from names_of("identity.name", [(kinds.SERVICE, names.load_balancer_service)])
+
 
 class EntryPoint(pulumi.ComponentResource):
     """An NLB Service over the app's stable and canary pods (weights are pod ratios), or an ALB
