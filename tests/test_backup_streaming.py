@@ -171,9 +171,11 @@ def test_s3_resetting_the_upload_mid_stream_leaves_no_backup(world: World, tmp_p
     bucket = BackupBucket.model_validate({"region": "us-east-1", "prefix": copy.prefix})
     rules = to_s3_api(backup_storage.lifecycle_rules(bucket))
     [clean_up] = [rule for rule in rules if "AbortIncompleteMultipartUpload" in rule]
-    for upload in world.s3.client.list_multipart_uploads(Bucket=BUCKET, Prefix=copy.prefix).get(
+    uploads = world.s3.client.list_multipart_uploads(Bucket=BUCKET, Prefix=copy.prefix).get(
         "Uploads", []
-    ):
+    )
+    assert uploads, "the reset upload is left incomplete (its abort cannot reach S3 either)"
+    for upload in uploads:
         incomplete = StoredObject(key=upload["Key"], size=0, tags={}, created=upload["Initiated"])
         assert filter_matches(clean_up, incomplete)
 

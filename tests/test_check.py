@@ -17,8 +17,8 @@ from prodstack.check.references import CHECKS, Index
 from prodstack.cli import main
 from prodstack.policies import PolicyContext, Subject, run_all
 from prodstack.synth import ResourceGraph
+from tests.support.projects import broken_project
 from tests.support.stacks import API, ROOT, environment
-from tests.test_cli import broken_project
 
 
 def test_every_stack_is_clean(graph: ResourceGraph) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,20 +9,8 @@ from pathlib import Path
 import pytest
 
 from prodstack.cli import main
+from tests.support.projects import broken_project
 from tests.support.stacks import ROOT
-
-
-def broken_project(tmp_path: Path, old: str, new: str) -> Path:
-    project = tmp_path / "project"
-    shutil.copytree(
-        ROOT / "stacks", project / "stacks", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
-    stack_file = project / "stacks" / "Pulumi.production.yaml"
-    text = stack_file.read_text()
-    assert old in text
-    stack_file.write_text(text.replace(old, new, 1))
-    return project
 
 
 def test_render_writes_the_stack_and_a_summary(

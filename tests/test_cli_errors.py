@@ -4,39 +4,15 @@ in prodstack exits 70; --debug adds the traceback. Never a traceback otherwise."
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from prodstack.cli import main
 from prodstack.synth import engine
-from tests.support.stacks import ROOT
-
-PROGRAM_OK = """\
-import pulumi_kubernetes as k8s
-k8s.core.v1.ConfigMap("a", metadata={"name": "a", "namespace": "app"}, data={"k": "v"})
-"""
-
-
-def tiny_project(
-    tmp_path: Path, program: str = PROGRAM_OK, stack_file: str = "config: {}\n"
-) -> Path:
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "Pulumi.yaml").write_text("name: demo\nruntime: python\nmain: program.py\n")
-    (project / "program.py").write_text(textwrap.dedent(program))
-    (project / "Pulumi.dev.yaml").write_text(textwrap.dedent(stack_file))
-    return project
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    status = main(list(argv))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
+from tests.support.projects import broken_project, run, tiny_project
 
 
 def test_a_render_of_a_tiny_project_works(
@@ -69,15 +45,7 @@ def test_a_damaged_stack_file_exits_2_with_file_and_line(
 def test_a_misspelled_namespace_in_the_production_stack_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    project = tmp_path / "project"
-    shutil.copytree(
-        ROOT / "stacks", project / "stacks", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
-    stack_file = project / "stacks" / "Pulumi.production.yaml"
-    stack_file.write_text(
-        stack_file.read_text().replace("prodstack:defaults:", "prodstak:defaults:")
-    )
+    project = broken_project(tmp_path, "prodstack:defaults:", "prodstak:defaults:")
     status, _, err = run(
         capsys, "--project", str(project), "render", "production", "--out", str(tmp_path / "out")
     )
@@ -267,14 +235,8 @@ def test_the_command_line_never_prints_a_traceback_without_debug(tmp_path: Path)
 def test_a_huge_value_in_a_configuration_error_is_not_echoed_whole(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    project = tmp_path / "project"
-    shutil.copytree(
-        ROOT / "stacks", project / "stacks", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
-    stack_file = project / "stacks" / "Pulumi.production.yaml"
     huge = "9" * 100_000
-    stack_file.write_text(stack_file.read_text().replace("pause: 5m}", f"pause: '{huge}'}}", 1))
+    project = broken_project(tmp_path, "pause: 5m}", f"pause: '{huge}'}}")
     status, _, err = run(capsys, "--project", str(project), "check", "production")
     assert status == 2 and "prodstack:defaults.app.canary.steps" in err
     # The message cuts the value (prodstack.config.types.shown), the CLI any line left too long.

@@ -20,6 +20,7 @@ from tests.support.stacks import (
     STACKS,
     WEB,
     WORKER,
+    config_problems,
     flattened,
     key,
     raw_config,
@@ -39,12 +40,6 @@ def _stack_file(stack: str) -> dict[str, Any]:
 def stack_values(stack: str) -> dict[str, Any]:
     """A fresh copy of ``raw_config(stack)``, read once (the property tests run it often)."""
     return copy.deepcopy(_stack_file(stack))
-
-
-def problems(raw: dict[str, Any]) -> dict[str, str]:
-    with pytest.raises(ConfigError) as caught:
-        parse_environment(raw)
-    return dict(caught.value.problems)
 
 
 def renamed(raw: dict[str, Any], old: str, new: str) -> None:
@@ -105,7 +100,7 @@ def test_weight_out_of_range_is_named_by_full_path() -> None:
     def change(raw: dict[str, Any]) -> None:
         svc(raw)["app"]["canary"]["steps"][2]["weight"] = 100
 
-    assert problems(varied("production", change)) == {
+    assert config_problems(varied("production", change)) == {
         key("app.canary.steps[2].weight"): WEIGHT_RANGE
     }
 
@@ -114,7 +109,7 @@ def test_weights_must_increase_strictly() -> None:
     def change(raw: dict[str, Any]) -> None:
         svc(raw)["app"]["canary"]["steps"][3]["weight"] = 25
 
-    found = problems(varied("production", change))
+    found = config_problems(varied("production", change))
     assert list(found) == [key("app.canary.steps[3].weight")]
     assert "increase strictly" in found[key("app.canary.steps[3].weight")]
 
@@ -124,7 +119,7 @@ def test_production_image_must_be_pinned_by_digest(name: str) -> None:
     def change(raw: dict[str, Any]) -> None:
         svc(raw, name)["app"]["image"] = f"registry.example.com/shop/{name}:2.4.1"
 
-    found = problems(varied("production", change))
+    found = config_problems(varied("production", change))
     assert list(found) == [key("app.image", name)]
     assert "pinned by digest" in found[key("app.image", name)]
     staging = varied("staging", lambda raw: None)
@@ -138,14 +133,14 @@ def test_unreproducible_or_malformed_images_are_refused(image: str) -> None:
     def change(raw: dict[str, Any]) -> None:
         svc(raw)["app"]["image"] = image
 
-    assert list(problems(varied("dev", change))) == [key("app.image")]
+    assert list(config_problems(varied("dev", change))) == [key("app.image")]
 
 
 def test_drain_plus_shutdown_must_fit_the_grace_period() -> None:
     def change(raw: dict[str, Any]) -> None:
         svc(raw)["app"]["shutdown"]["terminationGracePeriodSeconds"] = 45  # 15 + 30 = 45
 
-    found = problems(varied("production", change))
+    found = config_problems(varied("production", change))
     assert list(found) == [key("app.shutdown.terminationGracePeriodSeconds")]
 
 
@@ -168,7 +163,7 @@ def test_every_error_is_reported_at_once() -> None:
         app["probes"] = {"liveness": {"periodSeconds": 0}}
         svc(raw, WORKER)["app"]["metricsPort"] = svc(raw, WORKER)["app"]["port"]
 
-    found = problems(varied("production", change))
+    found = config_problems(varied("production", change))
     assert set(found) == {
         "prodstack:namespace",
         key("app.image"),
@@ -184,13 +179,13 @@ def test_unknown_key_suggests_the_right_one() -> None:
         canary = svc(raw)["app"]["canary"]
         canary["stpes"] = canary.pop("steps")
 
-    found = problems(varied("dev", change))
+    found = config_problems(varied("dev", change))
     assert "did you mean 'steps'" in found[key("app.canary.stpes")]
     assert found[key("app.canary.steps")] == "required key is missing"
 
 
 def test_unknown_top_level_key_lists_the_allowed_ones() -> None:
-    found = problems({**raw_config("dev"), "replicaz": 3})
+    found = config_problems({**raw_config("dev"), "replicaz": 3})
     assert list(found) == ["prodstack:replicaz"]
     assert found["prodstack:replicaz"].startswith("unknown key")
     allowed = found["prodstack:replicaz"].partition("(allowed: ")[2].rstrip(")").split(", ")
@@ -203,7 +198,7 @@ def test_background_analysis_must_start_at_an_existing_step() -> None:
     def change(raw: dict[str, Any]) -> None:
         svc(raw)["app"]["canary"]["analysis"]["background"]["startWithStep"] = 5
 
-    found = problems(varied("production", change))
+    found = config_problems(varied("production", change))
     assert list(found) == [key("app.canary.analysis.background.startWithStep")]
 
 
@@ -211,7 +206,7 @@ def test_requests_above_limits_are_refused() -> None:
     def change(raw: dict[str, Any]) -> None:
         svc(raw)["app"]["resources"]["requests"]["memory"] = "2Gi"
 
-    found = problems(varied("production", change))
+    found = config_problems(varied("production", change))
     assert list(found) == [key("app.resources.requests.memory")]
 
 
@@ -219,7 +214,7 @@ def test_surge_and_unavailable_cannot_both_be_zero() -> None:
     def change(raw: dict[str, Any]) -> None:
         svc(raw)["app"]["canary"]["maxSurge"] = "0%"
 
-    assert list(problems(varied("production", change))) == [key("app.canary.maxSurge")]
+    assert list(config_problems(varied("production", change))) == [key("app.canary.maxSurge")]
 
 
 def test_a_gate_cannot_pass_without_a_successful_measurement() -> None:
@@ -227,7 +222,7 @@ def test_a_gate_cannot_pass_without_a_successful_measurement() -> None:
         # failureLimit 1 + inconclusiveLimit 2
         svc(raw)["app"]["canary"]["analysis"]["gateMeasurements"] = 3
 
-    found = problems(varied("production", change))
+    found = config_problems(varied("production", change))
     assert list(found) == [key("app.canary.analysis.gateMeasurements")]
 
 
@@ -249,7 +244,7 @@ def test_service_names_must_be_dns_labels(name: str) -> None:
     def change(raw: dict[str, Any]) -> None:
         raw["services"][name] = copy.deepcopy(svc(raw, WORKER))
 
-    found = problems(varied("dev", change))
+    found = config_problems(varied("dev", change))
     assert list(found) == [key("", name)]
     assert "is not a usable name" in found[key("", name)]
 
@@ -269,7 +264,7 @@ def test_metrics_port_must_differ_from_app_port() -> None:
     def change(raw: dict[str, Any]) -> None:
         svc(raw)["app"]["metricsPort"] = svc(raw)["app"]["port"]
 
-    assert list(problems(varied("dev", change))) == [key("app.metricsPort")]
+    assert list(config_problems(varied("dev", change))) == [key("app.metricsPort")]
 
 
 def test_models_are_frozen() -> None:
@@ -348,7 +343,7 @@ def single_app_form(stack: str) -> dict[str, Any]:
 
 
 def test_the_single_app_form_is_refused_with_where_each_key_moves() -> None:
-    found = problems(single_app_form("dev"))
+    found = config_problems(single_app_form("dev"))
     moves = {
         "prodstack:app": f"prodstack:services.{API}.app (without its name",
         "prodstack:security": f"prodstack:services.{API}.security",
@@ -369,7 +364,7 @@ def test_the_single_app_form_is_refused_with_where_each_key_moves() -> None:
 
 def test_single_app_keys_without_an_app_name_say_services_name() -> None:
     raw = {**raw_config("staging"), "autoscaling": {"minReplicas": 3, "maxReplicas": 10}}
-    found = problems(raw)
+    found = config_problems(raw)
     assert list(found) == ["prodstack:autoscaling"]
     assert "prodstack:services.<name>.autoscaling" in found["prodstack:autoscaling"]
 
@@ -524,7 +519,7 @@ def test_an_error_in_a_default_is_reported_once_at_the_default() -> None:
     raw["defaults"]["app"]["canary"]["steps"][2]["weight"] = 100
     for name in (WORKER, WEB):  # they step by whole pods; here they take the default
         del raw["services"][name]["app"]["canary"]["steps"]
-    found = problems(raw)
+    found = config_problems(raw)
     where = "prodstack:defaults.app.canary.steps[2].weight"
     assert list(found) == [where]
     message, _, users = found[where].partition(" (in services ")
@@ -538,7 +533,7 @@ def test_a_default_error_names_only_the_services_that_use_the_default() -> None:
     del raw["services"][WEB]["app"]["canary"]["steps"]  # the storefront takes the default
     raw["services"][API]["app"]["canary"] = {"steps": [{"weight": 50, "pause": "1m"}]}
     raw["services"][API]["app"]["canary"]["analysis"] = {"background": None}
-    found = problems(raw)
+    found = config_problems(raw)
     assert found == {
         "prodstack:defaults.app.canary.steps[2].weight": f"{WEIGHT_RANGE} (in service {WEB})"
     }
@@ -549,24 +544,24 @@ def test_a_default_error_names_only_the_services_that_use_the_default() -> None:
 def test_an_error_a_service_sets_itself_is_reported_at_the_service() -> None:
     raw = raw_config("production")
     raw["services"][WORKER]["app"]["canary"] = {"maxSurge": "0%"}
-    assert list(problems(raw)) == [key("app.canary.maxSurge", WORKER)]
+    assert list(config_problems(raw)) == [key("app.canary.maxSurge", WORKER)]
 
 
 def test_unknown_keys_in_defaults_are_named_at_the_defaults() -> None:
     raw = raw_config("dev")
     raw["defaults"]["autoscalling"] = {}
-    found = problems(raw)
+    found = config_problems(raw)
     assert list(found) == ["prodstack:defaults.autoscalling"]
     assert "did you mean 'autoscaling'" in found["prodstack:defaults.autoscalling"]
     raw = raw_config("dev")
     raw["defaults"]["calls"] = [{"service": API}]  # calls name a service: not a default
-    assert list(problems(raw)) == ["prodstack:defaults.calls"]
+    assert list(config_problems(raw)) == ["prodstack:defaults.calls"]
 
 
 def test_an_app_name_in_the_defaults_is_refused_at_the_defaults() -> None:
     raw = raw_config("dev")
     raw["defaults"]["app"]["name"] = "shop"
-    found = problems(raw)
+    found = config_problems(raw)
     assert list(found) == ["prodstack:defaults.app.name"]
     assert "remove app.name" in found["prodstack:defaults.app.name"]
 
@@ -578,7 +573,7 @@ def test_a_service_is_named_by_its_key_not_by_app_name() -> None:
     def named(raw: dict[str, Any]) -> None:
         svc(raw)["app"]["name"] = API
 
-    found = problems(varied("dev", named))
+    found = config_problems(varied("dev", named))
     assert list(found) == [key("app.name")]
     assert "remove app.name" in found[key("app.name")]
     assert parse_environment(varied("dev", lambda raw: None)).services[API].name == API
@@ -592,12 +587,12 @@ def calls_of(stack: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def test_a_call_to_an_unknown_service_suggests_the_right_one() -> None:
-    found = problems(calls_of("dev", [{"service": "shop-apii"}]))
+    found = config_problems(calls_of("dev", [{"service": "shop-apii"}]))
     where = key("calls[0].service", WORKER)
     assert list(found) == [where]
     assert found[where].startswith("no service 'shop-apii' in this stack; did you mean 'shop-api'?")
     assert "security.network.peers" in found[where]
-    found = problems(calls_of("dev", [{"service": "billing"}]))
+    found = config_problems(calls_of("dev", [{"service": "billing"}]))
     assert "did you mean" not in found[where]
     env = parse_environment(calls_of("dev", [{"service": API}, {"service": WEB}]))
     assert [c.service for c in env.services[WORKER].calls] == [API, WEB]
@@ -605,7 +600,7 @@ def test_a_call_to_an_unknown_service_suggests_the_right_one() -> None:
 
 @pytest.mark.parametrize("port", ["grpc", 0, 70000, None])
 def test_a_call_port_is_a_port_name_or_number(port: Any) -> None:
-    found = problems(calls_of("dev", [{"service": API, "port": port}]))
+    found = config_problems(calls_of("dev", [{"service": API, "port": port}]))
     assert found == {
         key("calls[0].port", WORKER): (
             f"{port!r} is not a port: name one of the callee's ports (http, metrics) or give its "
@@ -615,7 +610,7 @@ def test_a_call_port_is_a_port_name_or_number(port: Any) -> None:
 
 
 def test_a_call_on_a_port_the_callee_does_not_have_is_refused() -> None:
-    found = problems(calls_of("dev", [{"service": API, "port": 8080}]))
+    found = config_problems(calls_of("dev", [{"service": API, "port": 8080}]))
     where = key("calls[0].port", WORKER)
     assert found == {where: "8080 is not a port of shop-api: use http (3000) or metrics (9090)"}
 
@@ -629,7 +624,7 @@ def test_a_call_on_a_port_of_the_callee_is_accepted(port: int | str) -> None:
 
 
 def test_a_repeated_call_is_refused_at_the_repeat() -> None:
-    found = problems(calls_of("dev", [{"service": API}, {"service": API, "port": 3000}]))
+    found = config_problems(calls_of("dev", [{"service": API}, {"service": API, "port": 3000}]))
     assert found == {key("calls[1]", WORKER): "repeats calls[0] (shop-api:3000); remove one"}
     env = parse_environment(calls_of("dev", [{"service": API}, {"service": WEB}]))
     assert [call.service for call in env.services[WORKER].calls] == [API, WEB]
@@ -637,7 +632,9 @@ def test_a_repeated_call_is_refused_at_the_repeat() -> None:
 
 def test_a_second_call_to_the_same_service_on_another_port_is_refused() -> None:
     # Its NetworkPolicies would repeat the first call's names (<caller>-to-<callee>).
-    found = problems(calls_of("dev", [{"service": API}, {"service": API, "port": "metrics"}]))
+    found = config_problems(
+        calls_of("dev", [{"service": API}, {"service": API, "port": "metrics"}])
+    )
     assert list(found) == [key("calls[1]", WORKER)]
     message = found[key("calls[1]", WORKER)]
     assert message.startswith("calls shop-api again (calls[0] on another port)")
@@ -660,7 +657,7 @@ def copy_of_the_worker(stack: str, name: str, namespace: str | None = None) -> d
 def test_services_whose_derived_names_collide_are_refused(suffix: str) -> None:
     # shop-api's Service shop-api-<suffix> is the client Service of a service of that name.
     name = f"{API}-{suffix}"
-    found = problems(copy_of_the_worker("staging", name))
+    found = config_problems(copy_of_the_worker("staging", name))
     assert found == {
         key("", name): (
             f"its Service {name!r} in namespace shop-staging collides with the one of service "
@@ -685,7 +682,7 @@ def test_a_call_policy_that_collides_with_another_services_is_refused() -> None:
                 "calls": [{"service": callee} for callee in calls],
             }
 
-    found = problems(varied("dev", change))
+    found = config_problems(varied("dev", change))
     assert list(found) == [key("", "a-from-b")]
     assert "NetworkPolicy 'a-from-b-to-c' in namespace shop-dev" in found[key("", "a-from-b")]
 
@@ -693,7 +690,7 @@ def test_a_call_policy_that_collides_with_another_services_is_refused() -> None:
 def test_a_name_too_long_for_the_backup_cronjob_is_refused() -> None:
     # CronJob names hold 52 characters: <name>-db-restore-check is 17 longer than the name.
     long, fits = "a" * 36, "a" * 35
-    found = problems(varied("dev", lambda raw: renamed(raw, API, long)))
+    found = config_problems(varied("dev", lambda raw: renamed(raw, API, long)))
     assert list(found) == [key("", long)]
     message = found[key("", long)]
     assert f"CronJob '{long}-db-restore-check' (53 > 52, from dbBackup)" in message
@@ -706,7 +703,7 @@ def test_a_name_too_long_for_the_backup_cronjob_is_refused() -> None:
 def test_a_name_too_long_for_the_instance_label_is_refused() -> None:
     # app.kubernetes.io/instance is <name>-production, and label values hold 63 characters.
     long, fits = "w" * 53, "w" * 52
-    found = problems(varied("production", lambda raw: renamed(raw, WORKER, long)))
+    found = config_problems(varied("production", lambda raw: renamed(raw, WORKER, long)))
     assert found == {
         key("", long): (
             "the name is too long for the objects derived from it: label "
@@ -719,7 +716,7 @@ def test_a_name_too_long_for_the_instance_label_is_refused() -> None:
 
 def test_a_name_too_long_for_the_backup_iam_role_is_refused() -> None:
     # <namespace>-<name>-db-restore-check: 15 + 1 + 32 + 17 = 65 > 64 in production.
-    found = problems(varied("production", lambda raw: renamed(raw, API, "a" * 32)))
+    found = config_problems(varied("production", lambda raw: renamed(raw, API, "a" * 32)))
     assert (
         f"IAM role 'shop-production-{'a' * 32}-db-restore-check' (65 > 64"
         in found[key("", "a" * 32)]
@@ -735,7 +732,7 @@ def test_the_upgraded_single_app_must_be_a_service_of_the_default_namespace(name
     def change(raw: dict[str, Any]) -> None:
         raw["upgrade"]["singleAppService"] = name
 
-    found = problems(varied("staging", change))
+    found = config_problems(varied("staging", change))
     assert list(found) == ["prodstack:upgrade.singleAppService"]
     assert (
         f"{name!r} must be a service of this stack in the default namespace shop-staging"
@@ -755,7 +752,7 @@ def test_a_gitops_stack_needs_a_named_backup_bucket() -> None:
     def unnamed(raw: dict[str, Any]) -> None:
         del svc(raw)["dbBackup"]["bucket"]["name"]
 
-    found = problems(varied("production", unnamed))
+    found = config_problems(varied("production", unnamed))
     assert list(found) == [key("dbBackup.bucket.name")]
     assert "name the bucket" in found[key("dbBackup.bucket.name")]
 
@@ -772,7 +769,7 @@ def test_service_observability_needs_the_platforms() -> None:
     def without_platform(raw: dict[str, Any]) -> None:
         del raw["observability"]
 
-    found = problems(varied("dev", without_platform))
+    found = config_problems(varied("dev", without_platform))
     assert set(found) == {key("observability", name) for name in SERVICES}
     assert "needs prodstack:observability" in found[key("observability", WORKER)]
 
@@ -788,7 +785,7 @@ def test_service_observability_needs_the_platforms() -> None:
 def test_service_observability_from_the_defaults_is_reported_at_the_defaults() -> None:
     raw = raw_config("dev")
     del raw["observability"]
-    found = problems(raw)
+    found = config_problems(raw)
     where = "prodstack:defaults.observability"
     assert list(found) == [where]
     message, _, users = found[where].partition(" (in services ")

@@ -9,16 +9,19 @@ from typing import Any
 
 import pytest
 
-from prodstack.config import ConfigError, parse_environment
-from tests.support.stacks import API, WEB, WORKER, key, raw_config, service_config, svc, varied
+from prodstack.config import parse_environment
+from tests.support.stacks import (
+    API,
+    WEB,
+    WORKER,
+    key,
+    problems,
+    raw_config,
+    service_config,
+    svc,
+)
 
 Change = Callable[[dict[str, Any]], None]
-
-
-def problems(stack: str, change: Change) -> dict[str, str]:
-    with pytest.raises(ConfigError) as caught:
-        parse_environment(varied(stack, change))
-    return dict(caught.value.problems)
 
 
 def setting(path: str, value: Any) -> Change:

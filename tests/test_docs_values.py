@@ -15,8 +15,8 @@ from prodstack import CanaryAppArgs
 from prodstack.components.args import ArgsError
 from prodstack.config import ConfigError, parse_environment
 from prodstack.synth import synthesize
+from tests.support.projects import run, tiny_project
 from tests.support.stacks import ROOT, environment, svc, varied
-from tests.test_cli_errors import run, tiny_project
 from tests.test_render_integrity import DANGLING_STORE
 
 DOC = (ROOT / "docs" / "configuration.md").read_text()

@@ -123,5 +123,11 @@ def test_runs_in_parallel_threads_do_not_share_state() -> None:
         if i % 2:
             assert isinstance(outcome, ResourceGraph), outcome
             assert outcome.stack == f"s{i}"
+            # Nothing of another run leaked in: only this run's stack and its one ConfigMap.
+            assert [(r.type, r.name) for r in outcome.resources] == [
+                ("pulumi:pulumi:Stack", f"prodstack-s{i}"),
+                ("kubernetes:core/v1:ConfigMap", "a"),
+            ]
         else:
             assert isinstance(outcome, ValueError)
+            assert "unexpected input of type NotSerializable for k in ConfigMap" in str(outcome)

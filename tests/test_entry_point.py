@@ -13,16 +13,18 @@ import pytest
 from prodstack.check.flows import declared_problems
 from prodstack.check.references import Index, ingress_backends, rollout_traffic_routing
 from prodstack.check.report import subjects
-from prodstack.config import ConfigError, parse_environment
+from prodstack.config import parse_environment
 from prodstack.config.load_balancer import NLB_IP_PROPAGATION_SECONDS
 from prodstack.specs.canary import traffic_per_step
 from prodstack.specs.ingress import ALB
 from prodstack.specs.load_balancer import HEALTHCHECK, SSL_CERT, SSL_PORTS, TARGET_GROUP_ATTRIBUTES
 from prodstack.synth import Resource, ResourceGraph
+from tests.conftest import stack_graph
 from tests.support.stacks import (
     API,
     ROOT,
     WORKER,
+    config_problems,
     environment,
     key,
     service_config,
@@ -30,12 +32,6 @@ from tests.support.stacks import (
     synthesize_environment,
     varied,
 )
-
-
-def problems(raw: dict[str, Any]) -> dict[str, str]:
-    with pytest.raises(ConfigError) as caught:
-        parse_environment(raw)
-    return dict(caught.value.problems)
 
 
 def object_annotations(resource: Resource) -> dict[str, str]:
@@ -86,14 +82,14 @@ def drain_of(graph: ResourceGraph, name: str = API) -> tuple[int, int]:
     return pre_stop, pod["terminationGracePeriodSeconds"]
 
 
-@pytest.mark.parametrize("stack", ["staging", "production"])
-def test_no_new_connection_reaches_a_terminating_pod(stack: str, graph_of: Any) -> None:
+@pytest.mark.parametrize(("stack", "entry_point"), [("staging", "nlb"), ("production", "alb")])
+def test_no_new_connection_reaches_a_terminating_pod(stack: str, entry_point: str) -> None:
     """The pre-stop drain outlasts the load balancer's propagation, the deregistration delay
     covers the drain and the app's shutdown, and the grace period covers both."""
-    graph = graph_of(stack)
+    graph = stack_graph(stack)
     service = service_config(stack)
     lb = service.load_balancer
-    assert lb is not None
+    assert lb is not None and lb.type == entry_point
     pre_stop, grace = drain_of(graph)
     shutdown = service.app.shutdown.app_shutdown_seconds
     assert pre_stop >= lb.propagation_seconds
@@ -115,13 +111,6 @@ def test_no_new_connection_reaches_a_terminating_pod(stack: str, graph_of: Any) 
         assert attributes["deregistration_delay.connection_termination.enabled"] == "true"
 
 
-@pytest.fixture
-def graph_of() -> Any:
-    from tests.conftest import stack_graph
-
-    return stack_graph
-
-
 def test_a_service_without_a_load_balancer_keeps_its_own_drain(production: ResourceGraph) -> None:
     worker = service_config("production", name=WORKER)
     assert drain_of(production, WORKER)[0] == worker.app.shutdown.drain_seconds
@@ -131,7 +120,7 @@ def test_production_refuses_an_internet_facing_entry_point_without_tls() -> None
     def plaintext(raw: dict[str, Any]) -> None:
         svc(raw)["loadBalancer"].pop("tls")
 
-    found = problems(varied("production", plaintext))
+    found = config_problems(varied("production", plaintext))
     assert list(found) == [key("loadBalancer.tls")]
     assert "allowPlaintext: true" in found[key("loadBalancer.tls")]
 
@@ -165,7 +154,7 @@ def test_alb_settings_are_refused_on_an_nlb() -> None:
     def hosts(raw: dict[str, Any]) -> None:
         svc(raw)["loadBalancer"]["hosts"] = ["api.company.com"]
 
-    assert list(problems(varied("staging", hosts))) == [key("loadBalancer.hosts")]
+    assert list(config_problems(varied("staging", hosts))) == [key("loadBalancer.hosts")]
 
 
 def test_steps_that_collapse_to_the_same_pods_are_refused() -> None:
@@ -179,7 +168,7 @@ def test_steps_that_collapse_to_the_same_pods_are_refused() -> None:
             {"weight": 50, "pause": "10m"},
         ]
 
-    found = problems(varied("production", reference_schedule))
+    found = config_problems(varied("production", reference_schedule))
     assert list(found) == [
         key("app.canary.steps[1].weight", WORKER),
         key("app.canary.steps[2].weight", WORKER),
@@ -194,7 +183,9 @@ def test_the_scale_options_need_a_traffic_router() -> None:
     def dynamic(raw: dict[str, Any]) -> None:
         svc(raw)["app"]["canary"]["dynamicStableScale"] = True
 
-    assert list(problems(varied("staging", dynamic))) == [key("app.canary.dynamicStableScale")]
+    assert list(config_problems(varied("staging", dynamic))) == [
+        key("app.canary.dynamicStableScale")
+    ]
     graph = synthesize_environment(environment("production", dynamic), "production")
     strategy = graph.one("Rollout", API).inputs["spec"]["strategy"]["canary"]
     assert strategy["dynamicStableScale"] is True
@@ -230,7 +221,7 @@ def test_load_balancer_sources_that_hold_pods_are_refused() -> None:
     def whole_vpc(raw: dict[str, Any]) -> None:
         svc(raw)["security"]["network"]["loadBalancerSources"] = ["10.40.0.0/16"]
 
-    found = problems(varied("production", whole_vpc))
+    found = config_problems(varied("production", whole_vpc))
     assert list(found) == [key("security.network.loadBalancerSources[0]")]
     assert "contains pod addresses (10.40.64.0/18, 10.40.128.0/18" in next(iter(found.values()))
 

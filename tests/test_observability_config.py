@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,16 +18,10 @@ from prodstack.config import (
 )
 from prodstack.config.types import duration_seconds
 from prodstack.synth import ResourceGraph
-from tests.support.stacks import API, WEB, WORKER, flattened, key, raw_config, svc, varied
+from tests.support.stacks import API, WEB, WORKER, flattened, key, problems, raw_config, svc, varied
 
 BASE_URL = "https://git.example.com/platform/prodstack/blob/main/"
 SERVICES = (API, WORKER, WEB)
-
-
-def problems(stack: str, change: Callable[[dict[str, Any]], None]) -> dict[str, str]:
-    with pytest.raises(ConfigError) as caught:
-        parse_environment(varied(stack, change))
-    return dict(caught.value.problems)
 
 
 def test_production_carries_the_reference_thresholds() -> None:

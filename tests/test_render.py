@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from prodstack import kinds
-from prodstack.output import MARKER, OutputError
+from prodstack.output import OutputError
 from prodstack.render import (
     CLOUD_FILE,
     RenderRefused,
@@ -25,24 +25,17 @@ from prodstack.render import (
     render,
 )
 from prodstack.synth import EncryptedPlaceholder, ResourceGraph, synthesize, synthesize_stack
+from tests.support.golden import read_tree
 from tests.support.stacks import API, PROJECT, STACKS, environment, svc, synthesize_environment
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(folder)): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.name != MARKER
-    }
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_two_renders_are_byte_identical(stack: str, tmp_path: Path) -> None:
     first = render(synthesize_stack(stack, PROJECT), tmp_path / "a")
     second = render(synthesize_stack(stack, PROJECT), tmp_path / "b")
-    assert tree(first.directory) == tree(second.directory)
+    assert read_tree(first.directory) == read_tree(second.directory)
     assert sorted(str(p.relative_to(first.directory)) for p in first.files) == sorted(
-        tree(first.directory)
+        read_tree(first.directory)
     )
 
 
@@ -189,7 +182,7 @@ def _program_with_secret() -> None:
 
 def test_secret_values_are_never_written(tmp_path: Path) -> None:
     result = render(synthesize(_program_with_secret, stack="secrets"), tmp_path)
-    written = b"".join(tree(result.directory).values())
+    written = b"".join(read_tree(result.directory).values())
     assert b"hunter2-do-not-print" not in written
     document = yaml.safe_load((result.directory / "app" / "07-configmap-settings.yaml").read_text())
     # Pulumi marks the whole input that holds a secret as secret; all of it is redacted.

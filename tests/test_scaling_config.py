@@ -9,7 +9,6 @@ import pytest
 
 from prodstack.config import (
     AutoscalingConfig,
-    ConfigError,
     HAConfig,
     LoadBalancerConfig,
     parse_environment,
@@ -20,6 +19,7 @@ from tests.support.stacks import (
     STACKS,
     WEB,
     WORKER,
+    config_problems,
     environment,
     key,
     service_config,
@@ -28,12 +28,6 @@ from tests.support.stacks import (
 )
 
 SERVICES = (API, WORKER, WEB)
-
-
-def problems(raw: dict[str, Any]) -> dict[str, str]:
-    with pytest.raises(ConfigError) as caught:
-        parse_environment(raw)
-    return dict(caught.value.problems)
 
 
 def test_production_carries_the_reference_autoscaling() -> None:
@@ -117,7 +111,7 @@ def test_a_budget_is_refused_when_one_replica_can_run(name: str) -> None:
     def budget(raw: dict[str, Any]) -> None:
         svc(raw, name)["ha"]["disruptionBudget"] = {"maxUnavailable": 1}
 
-    found = problems(varied("dev", budget))
+    found = config_problems(varied("dev", budget))
     assert list(found) == [key("ha.disruptionBudget", name)]
     message = found[key("ha.disruptionBudget", name)]
     assert "at most 1 replica can run (app.replicas)" in message
@@ -128,7 +122,7 @@ def test_min_replicas_below_the_floor_is_named_with_the_floor() -> None:
     def low(raw: dict[str, Any]) -> None:
         svc(raw)["ha"]["disruptionBudget"] = {"minAvailable": 6}
 
-    found = problems(varied("production", low))
+    found = config_problems(varied("production", low))
     assert list(found) == [key("autoscaling.minReplicas")]
     message = found[key("autoscaling.minReplicas")]
     assert "at least 7, the HA floor (ha.disruptionBudget.minAvailable 6 + 1)" in message
@@ -140,7 +134,7 @@ def test_max_unavailable_at_or_above_the_replica_count_is_refused() -> None:
         svc(raw)["autoscaling"]["minReplicas"] = 2
         svc(raw)["ha"]["disruptionBudget"] = {"maxUnavailable": 2}
 
-    found = problems(varied("staging", loose))
+    found = config_problems(varied("staging", loose))
     assert "lets a drain evict every pod" in found[key("autoscaling.minReplicas")]
 
 
@@ -150,13 +144,13 @@ def test_without_autoscaling_the_floor_applies_to_app_replicas() -> None:
         svc(raw)["app"]["replicas"] = 2
         svc(raw)["ha"]["disruptionBudget"] = {"minAvailable": 2}
 
-    found = problems(varied("staging", fixed))
+    found = config_problems(varied("staging", fixed))
     assert list(found) == [key("app.replicas")]
 
     def fixed_worker(raw: dict[str, Any]) -> None:
         svc(raw, WORKER)["ha"]["disruptionBudget"] = {"minAvailable": 2}  # of 2 replicas
 
-    assert list(problems(varied("staging", fixed_worker))) == [key("app.replicas", WORKER)]
+    assert list(config_problems(varied("staging", fixed_worker))) == [key("app.replicas", WORKER)]
 
 
 def test_required_anti_affinity_needs_nodes_for_every_replica() -> None:
@@ -164,7 +158,7 @@ def test_required_anti_affinity_needs_nodes_for_every_replica() -> None:
         svc(raw)["ha"]["nodeAntiAffinity"] = "required"
         svc(raw)["ha"]["nodeCount"] = 40
 
-    found = problems(varied("production", required))
+    found = config_problems(varied("production", required))
     assert list(found) == [key("ha.nodeCount")]
     assert (
         "40 nodes cannot hold 100 replicas (autoscaling.maxReplicas)" in found[key("ha.nodeCount")]
@@ -182,7 +176,7 @@ def test_required_anti_affinity_without_a_node_count_is_refused() -> None:
     def required(raw: dict[str, Any]) -> None:
         svc(raw)["ha"]["nodeAntiAffinity"] = "required"
 
-    found = problems(varied("production", required))
+    found = config_problems(varied("production", required))
     assert "declare it, or use nodeAntiAffinity: preferred" in found[key("ha.nodeCount")]
 
 
@@ -190,7 +184,7 @@ def test_budget_takes_one_form() -> None:
     def both(raw: dict[str, Any]) -> None:
         svc(raw)["ha"]["disruptionBudget"] = {"minAvailable": 2, "maxUnavailable": 1}
 
-    found = problems(varied("production", both))
+    found = config_problems(varied("production", both))
     assert "not both" in found[key("ha.disruptionBudget.minAvailable")]
 
 
@@ -199,7 +193,7 @@ def test_autoscaling_bounds_and_metrics() -> None:
         svc(raw)["autoscaling"]["minReplicas"] = 20
         svc(raw)["autoscaling"]["maxReplicas"] = 10
 
-    found = problems(varied("production", inverted))
+    found = config_problems(varied("production", inverted))
     assert found == {key("autoscaling.minReplicas"): "20 is above maxReplicas 10"}
 
     def no_metric(raw: dict[str, Any]) -> None:
@@ -207,7 +201,7 @@ def test_autoscaling_bounds_and_metrics() -> None:
             cpuUtilization=None, memoryUtilization=None, requestsPerSecond=None
         )
 
-    found = problems(varied("production", no_metric))
+    found = config_problems(varied("production", no_metric))
     assert "at least one metric" in found[key("autoscaling.cpuUtilization")]
 
 
@@ -223,7 +217,7 @@ def test_autoscaling_values_out_of_range(field: str, value: int, expected: str) 
     def change(raw: dict[str, Any]) -> None:
         svc(raw)["autoscaling"][field] = value
 
-    found = problems(varied("production", change))
+    found = config_problems(varied("production", change))
     assert list(found) == [key(f"autoscaling.{field}")]
     assert expected in found[key(f"autoscaling.{field}")]
 
@@ -240,7 +234,7 @@ def test_behavior_policies_are_checked_by_key() -> None:
             "scaleDown": {"policies": []},
         }
 
-    found = problems(varied("production", bad))
+    found = config_problems(varied("production", bad))
     assert set(found) == {
         key("autoscaling.behavior.scaleUp.policies[1].periodSeconds"),
         key("autoscaling.behavior.scaleDown.policies"),
@@ -251,7 +245,7 @@ def test_internet_facing_must_name_its_clients() -> None:
     def open_(raw: dict[str, Any]) -> None:
         del svc(raw)["loadBalancer"]["sourceRanges"]
 
-    found = problems(varied("production", open_))
+    found = config_problems(varied("production", open_))
     assert (
         "write [0.0.0.0/0] to admit the whole internet on purpose"
         in found[key("loadBalancer.sourceRanges")]
@@ -262,14 +256,14 @@ def test_source_ranges_must_be_networks() -> None:
     def host_bits(raw: dict[str, Any]) -> None:
         svc(raw)["loadBalancer"]["sourceRanges"] = ["10.0.0.1/8"]
 
-    assert key("loadBalancer.sourceRanges[0]") in problems(varied("production", host_bits))
+    assert key("loadBalancer.sourceRanges[0]") in config_problems(varied("production", host_bits))
 
 
 def test_in_tree_controller_limits() -> None:
     def alb(raw: dict[str, Any]) -> None:
         svc(raw)["loadBalancer"]["controller"] = "in-tree"
 
-    found = problems(varied("production", alb))
+    found = config_problems(varied("production", alb))
     assert "the in-tree controller provisions NLBs" in found[key("loadBalancer.controller")]
 
     def in_tree(raw: dict[str, Any]) -> None:
@@ -278,7 +272,7 @@ def test_in_tree_controller_limits() -> None:
             del lb[alb_only]
         lb |= {"type": "nlb", "controller": "in-tree"}
 
-    found = problems(varied("production", in_tree))
+    found = config_problems(varied("production", in_tree))
     assert set(found) == {
         key("loadBalancer.targetType"),
         key("loadBalancer.idleTimeoutSeconds"),
@@ -304,5 +298,5 @@ def test_unknown_keys_in_the_new_sections_suggest_the_right_one() -> None:
     def typo(raw: dict[str, Any]) -> None:
         svc(raw)["ha"]["nodeAntiAfinity"] = "preferred"
 
-    found = problems(varied("production", typo))
+    found = config_problems(varied("production", typo))
     assert "did you mean 'nodeAntiAffinity'" in found[key("ha.nodeAntiAfinity")]

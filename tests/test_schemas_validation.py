@@ -27,8 +27,8 @@ from prodstack.check.schema.validate import validate_object
 from prodstack.cli import main
 from prodstack.synth import ResourceGraph
 from prodstack.synth.manifests import manifests
+from tests.support.projects import broken_project
 from tests.support.stacks import API, ROOT, environment
-from tests.test_cli import broken_project
 
 
 def one(graph: ResourceGraph, kind: str) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from prodstack.components.db_backup import DbBackupArgs
 from prodstack.components.vault_secrets import VaultSecretsArgs
 from prodstack.config import (
-    ConfigError,
     DatabaseSecret,
     VaultConfig,
     VaultSecretsConfig,
@@ -24,17 +23,11 @@ from prodstack.specs import vault_secrets as spec
 from prodstack.synth import ResourceGraph
 from tests.conftest import stack_graph
 from tests.support import go_template, libpq
-from tests.support.stacks import API, STACKS, key, service_config, svc, varied
+from tests.support.stacks import API, STACKS, config_problems, key, service_config, svc, varied
 
 VAULT = {"server": "https://vault.example.com", "role": "r"}
 RDS_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem"
 REDIS_CA = "/etc/ssl/certs/redis-ca.pem"
-
-
-def problems(raw: dict[str, Any]) -> dict[str, str]:
-    with pytest.raises(ConfigError) as caught:
-        parse_environment(raw)
-    return dict(caught.value.problems)
 
 
 def secrets_change(stack: str, secret: str, **values: Any) -> dict[str, Any]:
@@ -76,7 +69,7 @@ def secrets_change(stack: str, secret: str, **values: Any) -> dict[str, Any]:
 def test_each_tls_key_is_checked_and_named(
     secret: str, values: dict[str, Any], bad_key: str, hint: str
 ) -> None:
-    found = problems(secrets_change("staging", secret, **values))
+    found = config_problems(secrets_change("staging", secret, **values))
     assert list(found) == [key(f"vaultSecrets.{secret}.{bad_key}")], found
     assert hint in found[key(f"vaultSecrets.{secret}.{bad_key}")]
 
@@ -113,7 +106,7 @@ def test_outside_production_weaker_settings_are_allowed() -> None:
 def test_production_refuses_an_unverified_data_store(
     secret: str, values: dict[str, Any], bad_key: str
 ) -> None:
-    found = problems(secrets_change("production", secret, **values))
+    found = config_problems(secrets_change("production", secret, **values))
     assert list(found) == [key(f"vaultSecrets.{secret}.{bad_key}")], found
     message = found[key(f"vaultSecrets.{secret}.{bad_key}")]
     assert "production" in message
@@ -132,7 +125,7 @@ def test_production_reports_both_secrets_at_once() -> None:
         section["database"] = {"key": "production/database", "sslMode": "require"}
         section["redis"] = {"key": "production/redis", "tls": False}
 
-    assert set(problems(varied("production", change))) == {
+    assert set(config_problems(varied("production", change))) == {
         key("vaultSecrets.database.sslMode"),
         key("vaultSecrets.redis.tls"),
     }
@@ -150,7 +143,7 @@ def test_production_backups_verify_their_servers(path: tuple[str, ...]) -> None:
             node["allowUnverifiedTls"] = True
 
     bad_key = key("dbBackup." + ".".join(path) + ".sslMode")
-    found = problems(varied("production", weaken))
+    found = config_problems(varied("production", weaken))
     assert list(found) == [bad_key], found
     assert "verify-full" in found[bad_key]
     assert "allowUnverifiedTls: true" in found[bad_key]
@@ -164,7 +157,7 @@ def test_a_restore_check_on_the_backup_server_is_judged_once() -> None:
         backup["database"]["sslMode"] = "require"
         del backup["database"]["sslRootCert"]
 
-    assert list(problems(varied("production", weaken))) == [key("dbBackup.database.sslMode")]
+    assert list(config_problems(varied("production", weaken))) == [key("dbBackup.database.sslMode")]
 
 
 def test_the_component_args_enforce_the_production_rule() -> None:
@@ -200,7 +193,7 @@ def test_app_env_may_not_shadow_the_redis_ca_file() -> None:
     def change(raw: dict[str, Any]) -> None:
         svc(raw)["app"]["env"] = {"REDIS_CA_FILE": "/etc/other.pem"}
 
-    assert list(problems(varied("production", change))) == [key("app.env.REDIS_CA_FILE")]
+    assert list(config_problems(varied("production", change))) == [key("app.env.REDIS_CA_FILE")]
 
 
 # --- the URLs -----------------------------------------------------------------------------

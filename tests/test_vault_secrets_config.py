@@ -8,18 +8,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from prodstack.config import ConfigError, VaultSecretsConfig, parse_environment
+from prodstack.config import VaultSecretsConfig, parse_environment
 from prodstack.config.app_settings import timeout_milliseconds
-from tests.support.stacks import API, STACKS, WEB, WORKER, key, raw_config, svc, varied
+from tests.support.stacks import (
+    API,
+    STACKS,
+    WEB,
+    WORKER,
+    config_problems,
+    key,
+    raw_config,
+    svc,
+    varied,
+)
 
 KEY = key("vaultSecrets")
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
-
-
-def problems(raw: dict[str, Any]) -> dict[str, str]:
-    with pytest.raises(ConfigError) as caught:
-        parse_environment(raw)
-    return dict(caught.value.problems)
 
 
 def vault_change(stack: str, path: str, value: Any) -> dict[str, Any]:
@@ -130,7 +134,7 @@ def test_defaults_are_the_safe_ones() -> None:
     ],
 )
 def test_bad_values_are_named_by_their_key(path: str, value: Any, key: str) -> None:
-    found = problems(vault_change("production", path, value))
+    found = config_problems(vault_change("production", path, value))
     assert list(found) == [f"{KEY}.{key}"], found
 
 
@@ -147,19 +151,19 @@ def test_bad_values_are_named_by_their_key(path: str, value: Any, key: str) -> N
     ],
 )
 def test_cors_origins_must_be_exact_https_origins(origin: str, hint: str) -> None:
-    found = problems(vault_change("production", "settings.corsOrigins", [origin]))
+    found = config_problems(vault_change("production", "settings.corsOrigins", [origin]))
     assert hint in found[f"{KEY}.settings.corsOrigins[0]"]
 
 
 def test_a_repeated_origin_is_named_at_its_second_place() -> None:
     origins = ["https://app.company.com", "https://admin.company.com", "https://app.company.com"]
-    found = problems(vault_change("production", "settings.corsOrigins", origins))
+    found = config_problems(vault_change("production", "settings.corsOrigins", origins))
     assert list(found) == [f"{KEY}.settings.corsOrigins[2]"]
     assert "corsOrigins[0]" in found[f"{KEY}.settings.corsOrigins[2]"]
 
 
 def test_unquoted_file_mode_explains_the_quoting() -> None:
-    found = problems(vault_change("production", "delivery.secretsFileMode", 440))
+    found = config_problems(vault_change("production", "delivery.secretsFileMode", 440))
     assert "quote it" in found[f"{KEY}.delivery.secretsFileMode"]
 
 
@@ -168,7 +172,7 @@ def test_one_ca_source_only() -> None:
         svc(raw)["vaultSecrets"]["vault"]["caBundle"] = PEM
         svc(raw)["vaultSecrets"]["vault"]["caProvider"] = {"type": "ConfigMap", "name": "vault-ca"}
 
-    assert list(problems(varied("production", change))) == [f"{KEY}.vault.caProvider"]
+    assert list(config_problems(varied("production", change))) == [f"{KEY}.vault.caProvider"]
 
 
 def test_something_to_fetch_is_required() -> None:
@@ -176,7 +180,7 @@ def test_something_to_fetch_is_required() -> None:
         del svc(raw)["vaultSecrets"]["database"]
         del svc(raw)["vaultSecrets"]["redis"]
 
-    assert list(problems(varied("staging", change))) == [f"{KEY}.database"]
+    assert list(config_problems(varied("staging", change))) == [f"{KEY}.database"]
 
 
 def test_settings_files_must_not_overlap_the_secret_files() -> None:
@@ -184,7 +188,7 @@ def test_settings_files_must_not_overlap_the_secret_files() -> None:
         svc(raw)["vaultSecrets"]["delivery"]["settings"] = "files"
         svc(raw)["vaultSecrets"]["delivery"]["settingsPath"] = "/etc/app/secrets/settings"
 
-    assert list(problems(varied("production", change))) == [f"{KEY}.delivery.settingsPath"]
+    assert list(config_problems(varied("production", change))) == [f"{KEY}.delivery.settingsPath"]
 
 
 def test_app_env_must_not_shadow_what_vault_secrets_provides() -> None:
@@ -192,7 +196,7 @@ def test_app_env_must_not_shadow_what_vault_secrets_provides() -> None:
         svc(raw)["vaultSecrets"].setdefault("delivery", {})["secrets"] = "env"
         svc(raw)["app"]["env"] = {"DATABASE_URL": "postgresql://localhost/x", "LOG_LEVEL": "debug"}
 
-    found = problems(varied("staging", change))
+    found = config_problems(varied("staging", change))
     assert list(found) == [key("app.env.DATABASE_URL"), key("app.env.LOG_LEVEL")]
 
     def files(raw: dict[str, Any]) -> None:
@@ -213,7 +217,7 @@ def test_unknown_key_suggests_the_right_one() -> None:
     def change(raw: dict[str, Any]) -> None:
         svc(raw)["vaultSecrets"]["vault"]["rol"] = svc(raw)["vaultSecrets"]["vault"].pop("role")
 
-    found = problems(varied("dev", change))
+    found = config_problems(varied("dev", change))
     assert "did you mean 'role'" in found[f"{KEY}.vault.rol"]
     assert found[f"{KEY}.vault.role"] == "required key is missing"
 
@@ -227,7 +231,7 @@ def test_every_error_is_reported_at_once() -> None:
         section["settings"]["featureFlags"]["newUI"] = "true"
         section["settings"]["corsOrigins"] = ["https://ok.company.com", "ftp://x"]
 
-    assert set(problems(varied("production", change))) == {
+    assert set(config_problems(varied("production", change))) == {
         f"{KEY}.vault.server",
         f"{KEY}.settings.logLevel",
         f"{KEY}.settings.maxConnections",

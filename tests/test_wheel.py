@@ -5,7 +5,6 @@ runbooks and a project template that renders and checks clean (tests/support/whe
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import shutil
 import subprocess
 import zipfile
@@ -52,7 +51,7 @@ def installed(
         session = session.parent
     shared = session / "prodstack-wheel"
     shared.mkdir(exist_ok=True)
-    with _locked(shared / "lock"):
+    with wheel.locked(shared / "lock"):
         venv = shared / "venv"
         if (shared / "ready").is_file():
             (built,) = (shared / "wheels").glob("prodstack-*.whl")
@@ -71,13 +70,6 @@ def project(installed: wheel.Installed, tmp_path: Path) -> Path:
     result = installed.run("prodstack", "init", "shop", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     return tmp_path / "shop"
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
 
 
 def test_the_wheel_carries_the_package_and_its_data_only(installed: wheel.Installed) -> None:

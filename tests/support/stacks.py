@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pytest
 
-from prodstack.config import EnvironmentConfig, ServiceConfig, parse_environment
+from prodstack.config import ConfigError, EnvironmentConfig, ServiceConfig, parse_environment
 from prodstack.config.loader import decode_namespace
 from prodstack.config.merge import deep_merge
 from prodstack.stack import build
@@ -88,3 +89,15 @@ def synthesize_environment(env: EnvironmentConfig, stack: str = "test") -> Resou
             pulumi.export(name, value)
 
     return synthesize(program, project=PROJECT.name, stack=stack, root_directory=PROJECT.root)
+
+
+def config_problems(raw: dict[str, Any]) -> dict[str, str]:
+    """What ``parse_environment`` refuses ``raw`` for, by full key (fails if it accepts ``raw``)."""
+    with pytest.raises(ConfigError) as caught:
+        parse_environment(raw)
+    return dict(caught.value.problems)
+
+
+def problems(stack: str, change: Callable[[dict[str, Any]], None]) -> dict[str, str]:
+    """The problems of the stack's configuration changed by ``change``, by full key."""
+    return config_problems(varied(stack, change))

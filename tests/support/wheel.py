@@ -139,7 +139,7 @@ def dependency_layer(wheel: Path, cache: Path) -> Path:
     layer = cache / f"dependencies-{key}"
     site = Path(sysconfig.get_path("purelib", vars={"base": str(layer), "platbase": str(layer)}))
     cache.mkdir(parents=True, exist_ok=True)
-    with _locked(cache / f"dependencies-{key}.lock"):
+    with locked(cache / f"dependencies-{key}.lock"):
         if (layer / LAYER_READY).is_file():
             return site
         shutil.rmtree(layer, ignore_errors=True)
@@ -159,7 +159,7 @@ def dependency_layer(wheel: Path, cache: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     """Exclusive across processes: test workers and concurrent runs share the cache."""
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
