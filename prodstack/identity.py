@@ -10,6 +10,7 @@ from prodstack import labels as lbl
 from prodstack.components.args import ComponentArgs
 from prodstack.config.app import AppName
 from prodstack.config.types import DnsLabel, LabelValue
+from prodstack.names import ServiceNames
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,11 @@ class AppIdentity(ComponentArgs):
     version: LabelValue | None = None
     part_of: LabelValue | None = None
     service: LabelValue | None = None
+
+    @property
+    def names(self) -> ServiceNames:
+        """The object names of the app's service in its namespace."""
+        return ServiceNames(self.name, self.namespace)
 
     @property
     def instance_label(self) -> str:

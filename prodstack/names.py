@@ -141,10 +141,6 @@ class ServiceNames:
         return f"{self.namespace}-{store}" if cluster else store
 
     @property
-    def backup_credentials(self) -> str:
-        return self.job_credentials("backup")
-
-    @property
     def backup_scripts(self) -> str:
         return f"{self.backup}-scripts"
 

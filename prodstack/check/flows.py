@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prodstack.check.references import Index, matches
-from prodstack.config.environment import EnvironmentConfig
+from prodstack.config.environment import EnvironmentConfig, callee_port
 from prodstack.config.security import INSTANCE_METADATA, PodPeer
 from prodstack.config.service import ServiceConfig
 from prodstack.names import ServiceNames
 from prodstack.plan.network import app_selector, backup_job_selector
 from prodstack.pod_security import pod_templates
 from prodstack.policies.model import Subject
+from prodstack.specs.network import FLOW_ANNOTATION
 from prodstack.specs.pod import HTTP_PORT_NAME, METRICS_PORT_NAME
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -192,7 +193,7 @@ def pairing_problems(index: Index) -> Iterator[str]:
         ]
         annotations = (policy.props.get("metadata") or {}).get("annotations") or {}
         why = (
-            annotations.get("prodstack.io/flow")
+            annotations.get(FLOW_ANNOTATION)
             or f"NetworkPolicy {policy.namespace}/{policy.object_name}"
         )
         for direction in ("ingress", "egress"):
@@ -390,7 +391,7 @@ def call_connections(env: EnvironmentConfig) -> tuple[list[Connection], list[Con
     allowed, denied = [], []
     for caller in env.services.values():
         source = _app(env, caller)
-        declared = {(c.service, caller_port(env, c.service, c.port)) for c in caller.calls}
+        declared = {(c.service, callee_port(env, c.service, c.port)) for c in caller.calls}
         for callee in env.services.values():
             destination = _app(env, callee)
             for port in sorted({callee.app.port, callee.app.metrics_port}):
@@ -402,11 +403,6 @@ def call_connections(env: EnvironmentConfig) -> tuple[list[Connection], list[Con
                 elif callee is not caller:
                     denied.append(connection)
     return allowed, denied
-
-
-def caller_port(env: EnvironmentConfig, callee: str, port: int | str) -> int | None:
-    service = env.services.get(callee)
-    return None if service is None else service.port(port)
 
 
 def declared_problems(index: Index, env: EnvironmentConfig) -> Iterator[str]:

@@ -13,7 +13,6 @@ from prodstack import kinds
 from prodstack.components.args import ComponentArgs, DerivedName, names_of
 from prodstack.config.autoscaling import AutoscalingConfig
 from prodstack.identity import AppIdentity
-from prodstack.names import ServiceNames
 from prodstack.specs import autoscaling as autoscaling_spec
 
 
@@ -54,7 +53,7 @@ class AutoscalingArgs(ComponentArgs):
             )
 
     def derived_names(self) -> Iterator[DerivedName]:
-        names = ServiceNames(self.identity.name, self.identity.namespace)
+        names = self.identity.names
         yield from names_of("identity.name", [(kinds.HORIZONTAL_POD_AUTOSCALER, names.autoscaler)])
 
 
@@ -68,7 +67,7 @@ class Autoscaling(pulumi.ComponentResource):
     ) -> None:
         super().__init__("prodstack:index:Autoscaling", name, None, opts)
         identity = args.identity
-        names = ServiceNames(identity.name, identity.namespace)
+        names = identity.names
         hpa_name = names.autoscaler
         hpa = k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",

@@ -92,7 +92,7 @@ class DbBackupArgs(ComponentArgs):
 
     @property
     def names(self) -> ServiceNames:
-        return ServiceNames(self.identity.name, self.identity.namespace)
+        return self.identity.names
 
     @property
     def backup_name(self) -> str:
@@ -299,7 +299,8 @@ class DbBackup(pulumi.ComponentResource):
         policies: dict[Job, str] = {}
         for job, password in config.vault_passwords().items():
             vault = args.job_vault(job)
-            assert vault is not None  # the args require it
+            # The args require both: a job whose password comes from Vault has a connection.
+            assert vault is not None and config.vault is not None
             account = args.names.job_account(job)
             cluster = vault.store_kind == "ClusterSecretStore"
             store_name = args.names.job_secret_store(job, cluster=cluster)
@@ -335,7 +336,7 @@ class DbBackup(pulumi.ComponentResource):
                     spec=backup_jobs.credentials_external_secret_spec(
                         job,
                         store={"kind": vault.store_kind, "name": store_name},
-                        refresh_interval=config.vault.refresh_interval if config.vault else "1h",
+                        refresh_interval=config.vault.refresh_interval,
                         secret_name=credentials_name,
                         password=password,
                     ),

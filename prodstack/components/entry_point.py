@@ -14,7 +14,6 @@ from prodstack import kinds
 from prodstack.components.args import ComponentArgs, DerivedName, names_of
 from prodstack.config.load_balancer import LoadBalancerConfig
 from prodstack.identity import AppIdentity
-from prodstack.names import ServiceNames
 from prodstack.specs import ingress as ingress_spec
 from prodstack.specs import load_balancer as lb_spec
 from prodstack.specs.drain import Drain
@@ -55,7 +54,7 @@ class EntryPointArgs(ComponentArgs):
             )
 
     def derived_names(self) -> Iterator[DerivedName]:
-        names = ServiceNames(self.identity.name, self.identity.namespace)
+        names = self.identity.names
         if self.load_balancer.type == "alb":
             yield from names_of("identity.name", [(kinds.INGRESS, names.ingress)])
         else:
@@ -74,7 +73,7 @@ class EntryPoint(pulumi.ComponentResource):
     ) -> None:
         super().__init__("prodstack:index:EntryPoint", name, None, opts)
         identity = args.identity
-        names = ServiceNames(identity.name, identity.namespace)
+        names = identity.names
         lb = args.load_balancer
         resource: k8s.core.v1.Service | k8s.networking.v1.Ingress
         if lb.type == "alb":

@@ -14,7 +14,7 @@ from prodstack.config.security import PlatformNetwork
 from prodstack.config.types import DnsLabel, LabelMap
 from prodstack.plan.network import namespace_flows
 from prodstack.specs.namespace import namespace_labels
-from prodstack.specs.network import Flow, default_deny_spec, flow_spec
+from prodstack.specs.network import FLOW_ANNOTATION, Flow, default_deny_spec, flow_spec
 
 DEFAULT_DENY = "default-deny"
 NETWORK_POLICY_COMPONENT = "network-policy"
@@ -81,7 +81,7 @@ class NamespaceBaseline(pulumi.ComponentResource):
         policies = []
         for flow_name, spec, flow_annotations in (
             (DEFAULT_DENY, default_deny_spec(), None),
-            *((f.name, flow_spec(f), {"prodstack.io/flow": f.description}) for f in args.flows),
+            *((f.name, flow_spec(f), {FLOW_ANNOTATION: f.description}) for f in args.flows),
         ):
             metadata: dict[str, object] = {
                 "name": flow_name,

@@ -16,7 +16,6 @@ from prodstack.config.app import PromLabelName
 from prodstack.config.observability import AlertsConfig, ObservabilityConfig
 from prodstack.config.types import DnsLabel, ObjectName, Port
 from prodstack.identity import AppIdentity
-from prodstack.names import ServiceNames
 from prodstack.specs import alerts as alerts_spec
 from prodstack.specs import dashboard as dashboard_spec
 from prodstack.specs import monitoring
@@ -54,7 +53,7 @@ class ObservabilityArgs(ComponentArgs):
         _ = self.target  # fail at construction: AlertTarget refuses a floor below 1
 
     def derived_names(self) -> Iterator[DerivedName]:
-        names = ServiceNames(self.identity.name, self.identity.namespace)
+        names = self.identity.names
         yield from names_of("identity.name", [(kinds.SERVICE, names.metrics_service)])
 
     @property
@@ -92,7 +91,7 @@ class Observability(pulumi.ComponentResource):
         selector = identity.selector()
         prometheus_labels = dict(config.prometheus_labels)
 
-        names = ServiceNames(app, identity.namespace)
+        names = identity.names
         service_name = names.metrics_service
         service = k8s.core.v1.Service(
             f"{name}-metrics",

@@ -16,13 +16,10 @@ from prodstack.components.namespace_baseline import NETWORK_POLICY_COMPONENT, le
 from prodstack.config.security import ApiAccessRule
 from prodstack.config.types import INT32_MAX, ObjectName
 from prodstack.identity import AppIdentity
-from prodstack.names import ServiceNames
 from prodstack.plan.network import CallFlows
-from prodstack.specs.network import Flow, flow_spec
+from prodstack.specs.network import FLOW_ANNOTATION, Flow, flow_spec
 from prodstack.specs.pod import PodWiring
 from prodstack.specs.rbac import api_token_mount, api_token_volume, role_rules
-
-FLOW_ANNOTATION = "prodstack.io/flow"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,7 +91,7 @@ class ServiceSecurity(pulumi.ComponentResource):
     ) -> None:
         super().__init__("prodstack:index:ServiceSecurity", name, None, opts)
         identity = args.identity
-        names = ServiceNames(identity.name, identity.namespace)
+        names = identity.names
         policies = [
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{flow.name.removeprefix(identity.name + '-')}",

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from prodstack.config.base import ConfigModel, Violation, raise_violations
-from prodstack.config.types import DnsLabel, PositiveInt
+from prodstack.config.types import DnsLabel, PositiveInt, shown
 
 LogLevel = Literal["trace", "debug", "info", "warn", "error", "fatal"]
 
@@ -24,7 +24,7 @@ def timeout_milliseconds(value: str) -> int:
     match = _TIMEOUT.match(value)
     if match is None:
         raise ValueError(
-            f"{value!r} is not a duration; write a whole number of ms, s, m or h (e.g. 30s)"
+            f"{shown(value)} is not a duration; write a whole number of ms, s, m or h (e.g. 30s)"
         )
     return int(match.group(1)) * _TIMEOUT_UNITS_MS[match.group(2)]
 
@@ -37,7 +37,7 @@ def _check_timeout(value: str) -> str:
 def _check_flag_name(value: str) -> str:
     if _FLAG_NAME.match(value) is None:
         raise ValueError(
-            f"{value!r} is not a flag name; start with a letter, then letters, digits, '_', "
+            f"{shown(value)} is not a flag name; start with a letter, then letters, digits, '_', "
             "'.' or '-' (at most 63)"
         )
     return value
@@ -46,33 +46,34 @@ def _check_flag_name(value: str) -> str:
 def _check_https_origin(value: str) -> str:
     """A CORS origin is exactly ``https://host[:port]``: browsers send nothing else."""
     if value.strip() != value or "*" in value:
-        raise ValueError(f"{value!r}: write one exact origin, without spaces or wildcards")
+        raise ValueError(f"{shown(value)}: write one exact origin, without spaces or wildcards")
     parts = urlsplit(value)
     if parts.scheme != "https":
-        raise ValueError(f"{value!r} must use https (https://host[:port])")
+        raise ValueError(f"{shown(value)} must use https (https://host[:port])")
     if parts.username is not None or parts.password is not None:
-        raise ValueError(f"{value!r} must not carry credentials")
+        raise ValueError(f"{shown(value)} must not carry credentials")
     if parts.path or parts.query or parts.fragment or value.endswith(("?", "#")):
         raise ValueError(
-            f"{value!r} has a path, query or trailing '/'; an origin is https://host[:port] only"
+            f"{shown(value)} has a path, query or trailing '/'; "
+            "an origin is https://host[:port] only"
         )
     if parts.netloc != parts.netloc.lower():
-        raise ValueError(f"{value!r}: write the host in lower case, as browsers send it")
+        raise ValueError(f"{shown(value)}: write the host in lower case, as browsers send it")
     host = parts.hostname or ""
     if not host or any(_HOST_LABEL.match(label) is None for label in host.split(".")):
-        raise ValueError(f"{value!r} has no valid lower-case host name")
+        raise ValueError(f"{shown(value)} has no valid lower-case host name")
     try:
         port = parts.port
     except ValueError:
-        raise ValueError(f"{value!r} has an invalid port") from None
+        raise ValueError(f"{shown(value)} has an invalid port") from None
     if port == 0:
-        raise ValueError(f"{value!r} has an invalid port")
+        raise ValueError(f"{shown(value)} has an invalid port")
     return value
 
 
 def _strict_flag(value: object) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a flag value; write true or false")
+        raise ValueError(f"{shown(value)} is not a flag value; write true or false")
     return value
 
 

@@ -15,6 +15,7 @@ from prodstack.config.types import (
     PositiveInt,
     duration_seconds,
     is_zero,
+    shown,
 )
 
 
@@ -143,7 +144,7 @@ _SERVICE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_]*[A-Za-z0-9])?$")
 def _check_trigger(value: str) -> str:
     if value not in NOTIFICATION_TRIGGERS:
         raise ValueError(
-            f"{value!r} is not a trigger of Argo Rollouts' notification catalog; use one of "
+            f"{shown(value)} is not a trigger of Argo Rollouts' notification catalog; use one of "
             + ", ".join(NOTIFICATION_TRIGGERS)
         )
     return value
@@ -152,7 +153,7 @@ def _check_trigger(value: str) -> str:
 def _check_service(value: str) -> str:
     if _SERVICE.match(value) is None:
         raise ValueError(
-            f"{value!r} is not a notification service name; use letters, digits, '-' and '_' "
+            f"{shown(value)} is not a notification service name; use letters, digits, '-' and '_' "
             "(no '.'), as in the ConfigMap's service.<name> (slack, teams, ...)"
         )
     return value
@@ -161,7 +162,7 @@ def _check_service(value: str) -> str:
 def _check_recipient(value: str) -> str:
     if not value.strip() or value != value.strip() or ";" in value:
         raise ValueError(
-            f"{value!r} is not a recipient; write a channel, address or id without ';' and "
+            f"{shown(value)} is not a recipient; write a channel, address or id without ';' and "
             "without surrounding spaces (recipients are joined with ';')"
         )
     return value
@@ -187,7 +188,7 @@ class NotificationsConfig(ConfigModel):
         for field, values in (("recipients", self.recipients), ("triggers", self.triggers)):
             for index, value in enumerate(values):
                 if value in values[:index]:
-                    violations.append(Violation((field, index), f"{value!r} is listed twice"))
+                    violations.append(Violation((field, index), f"{shown(value)} is listed twice"))
         prefix = SUBSCRIBE_PREFIX.split("/", 1)[1] + max(self.triggers, key=len) + "."
         if len(prefix + self.service) > _ANNOTATION_NAME_MAX:
             violations.append(

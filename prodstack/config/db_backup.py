@@ -20,6 +20,7 @@ from prodstack.config.types import (
     PositiveInt,
     bounded,
     duration_seconds,
+    matching,
     memory_bytes,
     shown,
 )
@@ -50,15 +51,6 @@ Job = Literal["backup", "restore-check"]
 JOB_KEYS: dict[Job, str] = {"backup": "backup", "restore-check": "restoreCheck"}
 
 
-def _check_pattern(pattern: re.Pattern[str], hint: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if pattern.match(value) is None:
-            raise ValueError(f"{shown(value)} {hint}")
-        return value
-
-    return AfterValidator(check)
-
-
 # Kubernetes' own check of spec.timeZone (pkg/apis/batch/validation ``validateTimeZone``): each
 # part of the name matches this, is not '.' or '..' and does not start with '-'; 'Local' is
 # refused; the zone must load. Checked in that order here too, so that a long name is refused
@@ -80,16 +72,16 @@ def _check_time_zone(value: str) -> str:
     return value
 
 
-Host = Annotated[str, _check_pattern(_HOST, "is not a host name or IP address")]
+Host = Annotated[str, matching(_HOST, "is not a host name or IP address")]
 SecretName = Annotated[
     str,
     Field(max_length=253),
-    _check_pattern(_DNS_SUBDOMAIN, "is not a Kubernetes object name (lower-case DNS subdomain)"),
+    matching(_DNS_SUBDOMAIN, "is not a Kubernetes object name (lower-case DNS subdomain)"),
 ]
 SecretKey = Annotated[
     str,
     Field(max_length=253),
-    _check_pattern(_KEY, "is not a Secret/ConfigMap key (letters, digits, '-', '_', '.')"),
+    matching(_KEY, "is not a Secret/ConfigMap key (letters, digits, '-', '_', '.')"),
 ]
 PostgresName = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[^\x00-\x1f]+$")]
 Schedule = Annotated[str, AfterValidator(check_schedule)]
@@ -110,7 +102,7 @@ class VaultRef(ConfigModel):
     """A property of a Vault KV secret, fetched by External Secrets through the job's own store."""
 
     key: Annotated[
-        str, _check_pattern(_VAULT_KEY, "is not a Vault secret path (e.g. production/database)")
+        str, matching(_VAULT_KEY, "is not a Vault secret path (e.g. production/database)")
     ]
     property: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")] = "password"
 
@@ -256,18 +248,16 @@ class BackupBucket(ConfigModel):
     name: (
         Annotated[
             str,
-            _check_pattern(
+            matching(
                 _BUCKET, "is not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')"
             ),
         ]
         | None
     ) = None
-    region: Annotated[str, _check_pattern(_REGION, "is not an AWS region (e.g. us-west-2)")]
+    region: Annotated[str, matching(_REGION, "is not an AWS region (e.g. us-west-2)")]
     prefix: Annotated[
         str,
-        _check_pattern(
-            _PREFIX, "must be path segments ending in '/' (letters, digits, '.', '_', '-')"
-        ),
+        matching(_PREFIX, "must be path segments ending in '/' (letters, digits, '.', '_', '-')"),
     ] = "database/"
     retention_days: Days = 30
     noncurrent_version_days: Days = 7
@@ -275,7 +265,7 @@ class BackupBucket(ConfigModel):
     kms_key_arn: (
         Annotated[
             str,
-            _check_pattern(
+            matching(
                 _KMS_KEY_ARN, "is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"
             ),
         ]
@@ -374,7 +364,7 @@ class RestoreCheckJob(JobSchedule):
     database: RestoreTarget | None = None
     scratch_database: Annotated[
         str,
-        _check_pattern(_SCRATCH_DATABASE, "must be lower-case letters, digits and '_' (<= 63)"),
+        matching(_SCRATCH_DATABASE, "must be lower-case letters, digits and '_' (<= 63)"),
     ] = "prodstack_restore_check"
     max_backup_age: Duration | None = "26h"
     estimate_tolerance_percent: Annotated[int, Field(ge=0, le=100)] = 20
@@ -397,7 +387,7 @@ class DbBackupConfig(ConfigModel):
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     oidc_provider_arn: Annotated[
         str,
-        _check_pattern(
+        matching(
             _OIDC_PROVIDER_ARN,
             "is not an IAM OIDC provider ARN "
             "(arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>)",

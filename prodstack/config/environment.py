@@ -3,7 +3,6 @@ platform's settings and every service it runs."""
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 from collections import defaultdict
 from typing import Annotated, Literal
@@ -11,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from prodstack.config.base import ConfigModel, Violation, raise_violations
+from prodstack.config.errors import did_you_mean
 from prodstack.config.gitops import GitOpsConfig
 from prodstack.config.observability import ObservabilityConfig
 from prodstack.config.security import PlatformNetwork, PodSecurityVersion
@@ -76,8 +76,7 @@ class EnvironmentConfig(ConfigModel):
                 path = ("services", key, "calls", index)
                 callee = self.services.get(call.service)
                 if callee is None:
-                    hint = difflib.get_close_matches(call.service, known, n=1)
-                    suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+                    suggestion = did_you_mean(call.service, known)
                     violations.append(
                         Violation(
                             (*path, "service"),

@@ -73,13 +73,17 @@ def problems_from(
     return problems
 
 
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``choices``, or ``""`` when none is close."""
+    hint = difflib.get_close_matches(word, choices, n=1)
+    return f"; did you mean {hint[0]!r}?" if hint else ""
+
+
 def _message(kind: str, item: Any, root: type[BaseModel], loc: tuple[Any, ...]) -> str:
     if kind == "extra_forbidden":
         allowed = _allowed_keys(root, loc[:-1])
         key = str(loc[-1])
-        hint = difflib.get_close_matches(key, allowed, n=1)
-        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-        return f"unknown key{suggestion} (allowed: {', '.join(allowed)})"
+        return f"unknown key{did_you_mean(key, allowed)} (allowed: {', '.join(allowed)})"
     if kind == "missing":
         return "required key is missing"
     message = str(item["msg"])

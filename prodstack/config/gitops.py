@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from prodstack.config.base import ConfigModel
-from prodstack.config.types import DnsLabel, Duration, PositiveInt
+from prodstack.config.types import DnsLabel, Duration, PositiveInt, shown
 
 _PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
 
@@ -21,8 +21,8 @@ def _check_repo_path(value: str) -> str:
         or any(s in ("", ".", "..") or _PATH_SEGMENT.match(s) is None for s in segments)
     ):
         raise ValueError(
-            f"{value!r} is not a relative folder path: write segments of letters, digits, '.', "
-            "'_' or '-' joined by '/', without '.' or '..' (e.g. rendered/production)"
+            f"{shown(value)} is not a relative folder path: write segments of letters, "
+            "digits, '.', '_' or '-' joined by '/', without '.' or '..' (e.g. rendered/production)"
         )
     return value
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Final, Literal
 
-from pydantic import AfterValidator, Field, IPvAnyNetwork, model_validator
+from pydantic import Field, IPvAnyNetwork, model_validator
 
 from prodstack.config.base import ConfigModel, Violation, raise_violations
-from prodstack.config.types import CidrText, Port
+from prodstack.config.types import CidrText, Port, matching
 
 LB_CONTROLLER: Final = "aws-load-balancer-controller"
 IN_TREE: Final = "in-tree"
@@ -45,27 +45,21 @@ _GROUP = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
-def _check(pattern: re.Pattern[str], what: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if pattern.match(value) is None:
-            raise ValueError(f"{value[:200]!r} is not {what}")
-        return value
-
-    return AfterValidator(check)
-
-
 AcmCertificateArn = Annotated[
     str,
-    _check(_ACM_ARN, "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"),
+    matching(
+        _ACM_ARN, "is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"
+    ),
 ]
 WafAclArn = Annotated[
     str,
-    _check(
+    matching(
         _WAF_ARN,
-        "a regional WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/...)",
+        "is not a regional WAFv2 web ACL ARN "
+        "(arn:aws:wafv2:<region>:<account>:regional/webacl/...)",
     ),
 ]
-HostName = Annotated[str, _check(_HOST, "a host name (api.example.com, or *.example.com)")]
+HostName = Annotated[str, matching(_HOST, "is not a host name (api.example.com, or *.example.com)")]
 
 
 class TlsConfig(ConfigModel):

@@ -24,7 +24,7 @@ from prodstack.config.load_balancer import LoadBalancerConfig
 from prodstack.config.load_balancer import production_violations as lb_production_violations
 from prodstack.config.observability import ScrapeConfig, ServiceObservability
 from prodstack.config.security import SecurityConfig
-from prodstack.config.types import DnsLabel, Port, duration_seconds
+from prodstack.config.types import DnsLabel, Port, duration_seconds, shown
 from prodstack.config.vault_secrets import VaultSecretsConfig
 
 PortName = Literal["http", "metrics"]
@@ -51,7 +51,7 @@ class Call(ConfigModel):
             port: int | PortName = handler(value)
         except ValidationError:
             raise ValueError(
-                f"{value!r} is not a port: name one of the callee's ports (http, metrics) or "
+                f"{shown(value)} is not a port: name one of the callee's ports (http, metrics) or "
                 "give its number (1-65535)"
             ) from None
         return port

@@ -107,7 +107,7 @@ def cpu_millicores(value: str) -> int:
     try:
         return int(Decimal(value) * 1000)
     except InvalidOperation as exc:  # pragma: no cover - the pattern admits only decimals
-        raise ValueError(f"{value!r} is not a CPU quantity") from exc
+        raise ValueError(f"{shown(value)} is not a CPU quantity") from exc
 
 
 def memory_bytes(value: str) -> int:
@@ -242,6 +242,17 @@ def bounded(minimum: int, maximum: int, why: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def matching(pattern: re.Pattern[str], hint: str) -> AfterValidator:
+    """A string ``pattern`` matches; otherwise the (cut) value followed by ``hint``."""
+
+    def check(value: str) -> str:
+        if pattern.match(value) is None:
+            raise ValueError(f"{shown(value)} {hint}")
+        return value
+
+    return AfterValidator(check)
+
+
 # Kubernetes label and annotation keys are qualified names ([DNS subdomain prefix/]name);
 # label values are at most 63 characters (apimachinery's validation.IsQualifiedName and
 # IsValidLabelValue).
@@ -346,7 +357,6 @@ IntOrPercent = Annotated[int | str, AfterValidator(_check_int_or_percent)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 PositiveInt = Annotated[int, Field(ge=1, le=INT32_MAX)]
 NonNegativeInt = Annotated[int, Field(ge=0, le=INT32_MAX)]
-LabelKey = Annotated[str, AfterValidator(check_key)]
 LabelValue = Annotated[str, AfterValidator(check_label_value)]
 Labels = Annotated[dict[str, str], AfterValidator(check_labels)]
 LabelMap = Annotated[Mapping[str, str], AfterValidator(check_labels)]

@@ -11,14 +11,13 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from prodstack.config.app_settings import AppSettings
 from prodstack.config.base import ConfigModel, Violation, raise_violations
-from prodstack.config.types import Duration
+from prodstack.config.types import Duration, ObjectName, shown
 
 # libpq sslmodes that check the server's certificate against a CA.
 VERIFYING_SSL_MODES = ("verify-ca", "verify-full")
 _VAULT_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)*$")
 _VAULT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 _HTTPS_SERVER = re.compile(r"^https://[A-Za-z0-9.\-]+(:[0-9]{1,5})?/?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _FILE_MODE = re.compile(r"^0?[0-7]{3}$")
 _PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
 # A file in the app's image named in a URL or an environment variable: absolute, and only
@@ -37,8 +36,8 @@ SECRET_FILE_MODE_MAX = 0o440
 def _check_vault_path(value: str) -> str:
     if _VAULT_PATH.match(value) is None:
         raise ValueError(
-            f"{value!r} is not a Vault path; write segments of letters, digits, '_', '.' or '-' "
-            "joined by '/', without a leading or trailing '/' (e.g. production/database)"
+            f"{shown(value)} is not a Vault path; write segments of letters, digits, '_', "
+            "'.' or '-' joined by '/', without a leading or trailing '/' (e.g. production/database)"
         )
     return value
 
@@ -46,7 +45,8 @@ def _check_vault_path(value: str) -> str:
 def _check_vault_name(value: str) -> str:
     if _VAULT_NAME.match(value) is None:
         raise ValueError(
-            f"{value!r} is not a Vault name; use letters, digits, '_', '.' or '-' (at most 128)"
+            f"{shown(value)} is not a Vault name; "
+            "use letters, digits, '_', '.' or '-' (at most 128)"
         )
     return value
 
@@ -54,30 +54,27 @@ def _check_vault_name(value: str) -> str:
 def _check_server(value: str) -> str:
     if _HTTPS_SERVER.match(value) is None:
         raise ValueError(
-            f"{value!r} must be an https URL of the Vault server (https://host[:port]); "
+            f"{shown(value)} must be an https URL of the Vault server (https://host[:port]); "
             "credentials never travel over plain http"
         )
     return value.rstrip("/")
 
 
-def _check_subdomain(value: str) -> str:
-    if len(value) > 253 or _DNS_SUBDOMAIN.match(value) is None:
-        raise ValueError(f"{value!r} is not a Kubernetes object name (a lower-case DNS subdomain)")
-    return value
-
-
 def _check_mount_path(value: str) -> str:
     normalized = posixpath.normpath(value)
     if not value.startswith("/") or normalized != (value.rstrip("/") or "/") or "//" in value:
-        raise ValueError(f"{value!r} must be an absolute, normalized path such as /etc/app/secrets")
+        raise ValueError(
+            f"{shown(value)} must be an absolute, normalized path such as /etc/app/secrets"
+        )
     if normalized in _SYSTEM_DIRS:
         raise ValueError(
-            f"{value!r} would hide the image's {normalized}; use a subdirectory such as /etc/app"
+            f"{shown(value)} would hide the image's {normalized}; "
+            "use a subdirectory such as /etc/app"
         )
     for reserved in _RESERVED_PATHS:
         if reserved in (normalized, *_ancestors(normalized)) or normalized in _ancestors(reserved):
             raise ValueError(
-                f"{value!r} collides with {reserved}, which the pod already uses; "
+                f"{shown(value)} collides with {reserved}, which the pod already uses; "
                 "choose a path of its own such as /etc/app/secrets"
             )
     return normalized
@@ -86,7 +83,7 @@ def _check_mount_path(value: str) -> str:
 def _check_image_file(value: str) -> str:
     if _IMAGE_FILE.match(value) is None or {".", ".."} & set(value.split("/")):
         raise ValueError(
-            f"{value!r} must be the absolute path of a file in the app's image, of letters, "
+            f"{shown(value)} must be the absolute path of a file in the app's image, of letters, "
             "digits, '.', '_', '-' and '/' without '.' or '..' segments (e.g. "
             "/etc/ssl/certs/rds-global-bundle.pem): it goes into the URL as it is"
         )
@@ -118,7 +115,7 @@ def file_mode(value: str) -> int:
 def _check_file_mode(value: object) -> str:
     if not isinstance(value, str) or _FILE_MODE.match(value) is None:
         raise ValueError(
-            f"{value!r} is not an octal file mode; quote it as a string such as '0440' "
+            f"{shown(value)} is not an octal file mode; quote it as a string such as '0440' "
             "(YAML reads an unquoted 0440 as 288 or 440 depending on its version)"
         )
     bits = file_mode(value)
@@ -133,7 +130,6 @@ def _check_file_mode(value: object) -> str:
 VaultPath = Annotated[str, AfterValidator(_check_vault_path)]
 VaultName = Annotated[str, AfterValidator(_check_vault_name)]
 VaultServer = Annotated[str, AfterValidator(_check_server)]
-ObjectName = Annotated[str, AfterValidator(_check_subdomain)]
 MountPath = Annotated[str, AfterValidator(_check_mount_path)]
 PemCertificates = Annotated[str, AfterValidator(_check_pem)]
 FileMode = Annotated[str, BeforeValidator(_check_file_mode)]

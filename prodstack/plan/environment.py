@@ -190,7 +190,7 @@ def _service_plan(
     lb = service.load_balancer
     routing = (
         AlbRouting(ingress=names.ingress, root_service=names.client_service)
-        if lb is not None and lb.type == "alb"
+        if service.traffic_routed
         else None
     )
     return ServicePlan(

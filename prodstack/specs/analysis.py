@@ -53,11 +53,6 @@ def pod_labels(app_name: str, namespace: str, hash_arg: str = CANARY_HASH_ARG) -
     }
 
 
-def canary_labels(app_name: str, namespace: str) -> dict[str, str]:
-    """Label matchers of the canary pods' series."""
-    return pod_labels(app_name, namespace, CANARY_HASH_ARG)
-
-
 def conditions(analysis: AnalysisConfig, passing: str, failing: str) -> tuple[str, str]:
     """(successCondition, failureCondition) for a measured value; no value is inconclusive, or
     a success with ``whenNoTraffic: pass``. It is never a failure."""

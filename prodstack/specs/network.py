@@ -11,6 +11,8 @@ from prodstack.config.security import INSTANCE_METADATA, NetworkConfig, PodPeer,
 
 Manifest = dict[str, Any]
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+# Each flow NetworkPolicy says in words what it admits (and prodstack check quotes it).
+FLOW_ANNOTATION = "prodstack.io/flow"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from prodstack.config.vault_secrets import (
     file_mode,
 )
 from prodstack.identity import AppIdentity
-from prodstack.names import ServiceNames
 from prodstack.specs.canary import TIMEOUT_SECONDS, WAIT_FOR
 from prodstack.specs.checksum import checksum
 from prodstack.specs.gitops import SYNC_WAVE, SYNC_WAVES
@@ -76,7 +75,7 @@ class ObjectNames:
 
 
 def object_names(identity: AppIdentity, store_kind: str) -> ObjectNames:
-    names = ServiceNames(identity.name, identity.namespace)
+    names = identity.names
     return ObjectNames(
         store=names.secret_store(cluster=store_kind == "ClusterSecretStore"),
         external_secret=names.external_secret,
