@@ -39,15 +39,22 @@ SAFE_SYSCTLS = frozenset(
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
-def pod_templates(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every pod spec inside a manifest: a Pod, a workload template, a CronJob's job template."""
+def pods(document: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(metadata, spec) of every pod inside a manifest: a Pod itself, a workload's template, a
+    CronJob's job template."""
     spec = document.get("spec") or {}
     if document.get("kind") == "Pod":
-        yield spec
+        yield document.get("metadata") or {}, spec
         return
     template = spec.get("template") or spec.get("jobTemplate", {}).get("spec", {}).get("template")
     if isinstance(template, dict) and isinstance(template.get("spec"), dict):
-        yield template["spec"]
+        yield template.get("metadata") or {}, template["spec"]
+
+
+def pod_templates(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every pod spec inside a manifest: a Pod, a workload template, a CronJob's job template."""
+    for _, spec in pods(document):
+        yield spec
 
 
 def restricted_violations(pod: dict[str, Any]) -> list[str]:

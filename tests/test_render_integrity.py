@@ -122,3 +122,38 @@ def test_the_python_api_refuses_too(tmp_path: Path) -> None:
         "secretStoreRef SecretStore 'app-vualt' is not in the stack"
     ]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_service_selecting_a_bare_pod_is_not_a_finding(tmp_path: Path) -> None:
+    """A Pod's own labels are what a selector sees (it has no template)."""
+
+    def program() -> None:
+        exec(BARE_POD, {})
+
+    graph = synthesize(program, stack="pod")
+    assert render(graph, tmp_path / "out").directory.is_dir()
+
+    def unselected() -> None:
+        exec(BARE_POD.replace('{"app": "web"}, "ports"', '{"app": "api"}, "ports"'), {})
+
+    with pytest.raises(IntegrityRefused) as caught:
+        render(synthesize(unselected, stack="pod"), tmp_path / "again")
+    assert caught.value.findings == [
+        "[selectors-select-pods] Service app/web: "
+        "its selector {'matchLabels': {'app': 'api'}} selects no pod in the stack"
+    ]
+
+
+BARE_POD = """\
+import pulumi_kubernetes as k8s
+k8s.core.v1.Pod(
+    "web",
+    metadata={"name": "web", "namespace": "app", "labels": {"app": "web"}},
+    spec={"containers": [{"name": "web", "image": "nginx:1.27"}]},
+)
+k8s.core.v1.Service(
+    "web",
+    metadata={"name": "web", "namespace": "app"},
+    spec={"selector": {"app": "web"}, "ports": [{"port": 80}]},
+)
+"""

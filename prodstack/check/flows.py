@@ -14,6 +14,7 @@ Two families of findings:
 from __future__ import annotations
 
 import ipaddress
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,9 +23,7 @@ from prodstack.check.references import Index, matches
 from prodstack.config.environment import EnvironmentConfig, callee_port
 from prodstack.config.security import INSTANCE_METADATA, PodPeer
 from prodstack.config.service import ServiceConfig
-from prodstack.names import ServiceNames
 from prodstack.plan.network import app_selector, backup_job_selector
-from prodstack.pod_security import pod_templates
 from prodstack.policies.model import Subject
 from prodstack.specs.network import FLOW_ANNOTATION
 from prodstack.specs.pod import HTTP_PORT_NAME, METRICS_PORT_NAME
@@ -65,6 +64,15 @@ class NetworkModel:
 
     def __init__(self, index: Index) -> None:
         self.policies = index.of_kind("NetworkPolicy")
+        # By (namespace, direction): each policy's pod selector, read once (check asks for
+        # every connection between every pair of services).
+        self._selectors: dict[tuple[str | None, str], list[tuple[Subject, dict[str, Any]]]] = (
+            defaultdict(list)
+        )
+        for policy in self.policies:
+            selector = (policy.props.get("spec") or {}).get("podSelector") or {}
+            for policy_type in set(_policy_types(policy)):
+                self._selectors[(policy.namespace, policy_type)].append((policy, selector))
         self.namespace_labels: dict[str, dict[str, str]] = {}
         for namespace in index.of_kind("Namespace"):
             labels = dict((namespace.props.get("metadata") or {}).get("labels") or {})
@@ -93,12 +101,11 @@ class NetworkModel:
 
     def selecting(self, pod: Endpoint, direction: str) -> list[Subject]:
         policy_type = "Egress" if direction == "egress" else "Ingress"
+        labels = dict(pod.labels)
         return [
-            p
-            for p in self.policies
-            if p.namespace == pod.namespace
-            and policy_type in _policy_types(p)
-            and matches((p.props.get("spec") or {}).get("podSelector") or {}, dict(pod.labels))
+            policy
+            for policy, selector in self._selectors.get((pod.namespace, policy_type), ())
+            if matches(selector, labels)
         ]
 
     def peer_matches(self, peer: Mapping[str, Any], other: Endpoint, policy: Subject) -> bool:
@@ -151,29 +158,24 @@ def _port_matches(
 
 
 def workloads(index: Index) -> list[Endpoint]:
-    """Every pod template of the program as an endpoint: its namespace, labels, named ports."""
+    """Every pod of the program as an endpoint: its namespace, labels, named ports."""
     found = []
-    for subject in index.subjects:
-        spec = subject.props.get("spec") or {}
-        template = spec.get("template") or (spec.get("jobTemplate") or {}).get("spec", {}).get(
-            "template"
-        )
-        for pod in pod_templates(dict(subject.props)):
-            labels = dict(((template or {}).get("metadata") or {}).get("labels") or {})
-            ports = {
-                str(port["name"]): int(port["containerPort"])
-                for container in pod.get("containers") or []
-                for port in container.get("ports") or []
-                if port.get("name") and isinstance(port.get("containerPort"), int)
-            }
-            found.append(
-                Endpoint(
-                    subject.namespace or "default",
-                    labels,
-                    ports=ports,
-                    name=f"{subject.kind} {subject.namespace}/{subject.object_name}",
-                )
+    for pod in index.pods():
+        ports = {
+            str(port["name"]): int(port["containerPort"])
+            for container in pod.spec.get("containers") or []
+            for port in container.get("ports") or []
+            if port.get("name") and isinstance(port.get("containerPort"), int)
+        }
+        owner = pod.owner
+        found.append(
+            Endpoint(
+                owner.namespace or "default",
+                pod.labels,
+                ports=ports,
+                name=f"{owner.kind} {owner.namespace}/{owner.object_name}",
             )
+        )
     return found
 
 
@@ -259,7 +261,7 @@ def _host_in(cidr: str, avoid: Sequence[str] = ()) -> str:
 
 
 def _app(env: EnvironmentConfig, service: ServiceConfig) -> Endpoint:
-    names = ServiceNames(service.name, env.namespace_of(service), env.environment)
+    names = env.names_of(service)
     ports = {HTTP_PORT_NAME: service.app.port, METRICS_PORT_NAME: service.app.metrics_port}
     return Endpoint(names.namespace, app_selector(names), ports=ports, name=service.name)
 
@@ -360,7 +362,7 @@ def job_connections(
 ) -> tuple[list[Connection], list[Connection]]:
     """A service's backup jobs reach its database and S3/STS over HTTPS, nothing of the app."""
     network = service.security.network
-    names = ServiceNames(service.name, env.namespace_of(service), env.environment)
+    names = env.names_of(service)
     jobs = Endpoint(names.namespace, backup_job_selector(names), name=names.backup)
     app = _app(env, service)
     allowed = []
@@ -389,11 +391,12 @@ def job_connections(
 def call_connections(env: EnvironmentConfig) -> tuple[list[Connection], list[Connection]]:
     """Every declared call is allowed; every other service-to-service connection is denied."""
     allowed, denied = [], []
+    endpoints = {service.name: _app(env, service) for service in env.services.values()}
     for caller in env.services.values():
-        source = _app(env, caller)
+        source = endpoints[caller.name]
         declared = {(c.service, callee_port(env, c.service, c.port)) for c in caller.calls}
         for callee in env.services.values():
-            destination = _app(env, callee)
+            destination = endpoints[callee.name]
             for port in sorted({callee.app.port, callee.app.metrics_port}):
                 connection = Connection(
                     f"{caller.name} calls {callee.name}", source, destination, port

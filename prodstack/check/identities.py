@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from prodstack.check.references import Index, Problem, pod_uses
-from prodstack.pod_security import pod_templates
 from prodstack.policies.model import Subject
 
 SECRET_STORE_KINDS = ("SecretStore", "ClusterSecretStore")
@@ -75,12 +74,12 @@ def secret_readers(index: Index) -> dict[tuple[str, str], set[tuple[str, str]]]:
     """For each Secret (namespace, name), the accounts (namespace, name) of the pods that read
     it, by volume, projection, env or envFrom."""
     readers: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
-    for subject in index.subjects:
-        for pod in pod_templates(dict(subject.props)):
-            account = str(pod.get("serviceAccountName") or DEFAULT_SERVICE_ACCOUNT)
-            for kind, name, _ in pod_uses(pod):
-                if kind == "Secret":
-                    readers[(subject.namespace, name)].add((subject.namespace, account))
+    for pod in index.pods():
+        namespace = pod.owner.namespace
+        account = str(pod.spec.get("serviceAccountName") or DEFAULT_SERVICE_ACCOUNT)
+        for kind, name, _ in pod_uses(pod.spec):
+            if kind == "Secret":
+                readers[(namespace, name)].add((namespace, account))
     return readers
 
 

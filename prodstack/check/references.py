@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from prodstack.pod_security import pod_templates
+from prodstack.pod_security import pods
 from prodstack.policies.model import Subject
 
 # Cluster roles every cluster has; bindings to them need no object in the stack.
@@ -15,40 +17,55 @@ Problem = tuple[Subject, str]
 
 
 class Index:
-    """Kubernetes objects of a stack by (kind, namespace, name), with their pod labels."""
+    """Kubernetes objects of a stack by (kind, namespace, name), with their pods' labels and
+    the Secrets External Secrets will create, grouped once by namespace."""
 
     def __init__(self, subjects: Sequence[Subject]) -> None:
         self.subjects = [s for s in subjects if s.is_kubernetes]
         self._by_key = {(s.kind, s.namespace, s.object_name): s for s in self.subjects}
+        self._by_kind: dict[str, list[Subject]] = defaultdict(list)
+        self._pods: list[Pod] = []
+        self._pods_in: dict[str, list[Pod]] = defaultdict(list)
+        self._produced: dict[str, set[str]] = defaultdict(set)
+        for subject in self.subjects:
+            self._by_kind[subject.kind].append(subject)
+            for metadata, spec in pods(dict(subject.props)):
+                labels = dict(metadata.get("labels") or {})
+                pod = Pod(subject, labels, spec)
+                self._pods.append(pod)
+                self._pods_in[subject.namespace].append(pod)
+            if subject.kind == "ExternalSecret":
+                target = (subject.props.get("spec") or {}).get("target") or {}
+                self._produced[subject.namespace].add(
+                    str(target.get("name") or subject.object_name)
+                )
 
     def get(self, kind: str, namespace: str, name: str) -> Subject | None:
         return self._by_key.get((kind, namespace, name))
 
     def of_kind(self, kind: str) -> list[Subject]:
-        return [s for s in self.subjects if s.kind == kind]
+        return list(self._by_kind.get(kind, ()))
+
+    def pods(self) -> list[Pod]:
+        """Every pod of the stack (a Pod, a workload's template), in the stack's order."""
+        return list(self._pods)
 
     def pod_label_sets(self, namespace: str) -> list[tuple[Subject, dict[str, str]]]:
         """Labels of every pod template in the namespace, with the object that holds it."""
-        found = []
-        for subject in self.subjects:
-            if subject.namespace != namespace:
-                continue
-            spec = subject.props.get("spec") or {}
-            template = spec.get("template") or (spec.get("jobTemplate") or {}).get("spec", {}).get(
-                "template"
-            )
-            if isinstance(template, dict) and list(pod_templates(dict(subject.props))):
-                found.append((subject, dict((template.get("metadata") or {}).get("labels") or {})))
-        return found
+        return [(pod.owner, pod.labels) for pod in self._pods_in.get(namespace, ())]
 
     def produced_secrets(self, namespace: str) -> set[str]:
         """Secrets External Secrets will create: each ExternalSecret's target name."""
-        names = set()
-        for external in self.of_kind("ExternalSecret"):
-            if external.namespace == namespace:
-                target = (external.props.get("spec") or {}).get("target") or {}
-                names.add(str(target.get("name") or external.object_name))
-        return names
+        return set(self._produced.get(namespace, ()))
+
+
+@dataclass(frozen=True)
+class Pod:
+    """A pod the stack runs: the object that holds it, its labels and its spec."""
+
+    owner: Subject
+    labels: dict[str, str]
+    spec: dict[str, Any]
 
 
 def matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -309,30 +326,30 @@ CLUSTER_PROVIDED = {("ConfigMap", "kube-root-ca.crt")}
 
 
 def pod_references(index: Index) -> Iterator[Problem]:
-    for subject in index.subjects:
-        for pod in pod_templates(dict(subject.props)):
-            produced = index.produced_secrets(subject.namespace)
-            for kind, name, optional in pod_uses(pod):
-                if optional or (kind, name) in CLUSTER_PROVIDED:
-                    continue
-                if index.get(kind, subject.namespace, name) is None and not (
-                    kind == "Secret" and name in produced
-                ):
-                    yield (
-                        subject,
-                        f"its pods use {kind} {name!r}, which is neither in the stack nor "
-                        "produced by an ExternalSecret",
-                    )
-            account = pod.get("serviceAccountName")
-            if (
-                account
-                and account != "default"
-                and index.get("ServiceAccount", subject.namespace, account) is None
+    for found in index.pods():
+        subject, pod = found.owner, found.spec
+        produced = index.produced_secrets(subject.namespace)
+        for kind, name, optional in pod_uses(pod):
+            if optional or (kind, name) in CLUSTER_PROVIDED:
+                continue
+            if index.get(kind, subject.namespace, name) is None and not (
+                kind == "Secret" and name in produced
             ):
                 yield (
                     subject,
-                    f"its pods run as ServiceAccount {account!r}, which is not in the stack",
+                    f"its pods use {kind} {name!r}, which is neither in the stack nor "
+                    "produced by an ExternalSecret",
                 )
+        account = pod.get("serviceAccountName")
+        if (
+            account
+            and account != "default"
+            and index.get("ServiceAccount", subject.namespace, account) is None
+        ):
+            yield (
+                subject,
+                f"its pods run as ServiceAccount {account!r}, which is not in the stack",
+            )
 
 
 def role_bindings(index: Index) -> Iterator[Problem]:

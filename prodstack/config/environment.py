@@ -16,6 +16,13 @@ from prodstack.config.observability import ObservabilityConfig
 from prodstack.config.security import PlatformNetwork, PodSecurityVersion
 from prodstack.config.service import ServiceConfig, ServiceDefaults, ServiceName
 from prodstack.config.types import DnsLabel
+from prodstack.names import (
+    BACKUP_COMPONENT,
+    RESTORE_CHECK_COMPONENT,
+    ServiceNames,
+    derived_names,
+    label_values,
+)
 
 Environment = Literal["dev", "staging", "production"]
 IAM_ROLE_NAME_LIMIT = 64
@@ -48,6 +55,10 @@ class EnvironmentConfig(ConfigModel):
 
     def namespace_of(self, service: ServiceConfig) -> str:
         return service.namespace or self.namespace
+
+    def names_of(self, service: ServiceConfig) -> ServiceNames:
+        """The object names of ``service`` (named by its key) in its namespace."""
+        return ServiceNames(service.name, self.namespace_of(service), self.environment)
 
     def namespaces(self) -> list[str]:
         """Every namespace a service runs in: the default first, then by name."""
@@ -138,15 +149,6 @@ class EnvironmentConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _derived_names_fit_and_differ(self) -> EnvironmentConfig:
-        # Imported here: prodstack.names imports the plan, which imports the config package.
-        from prodstack.names import (
-            BACKUP_COMPONENT,
-            RESTORE_CHECK_COMPONENT,
-            ServiceNames,
-            derived_names,
-            label_values,
-        )
-
         violations = []
         owners: dict[tuple[str, str, str], list[str]] = defaultdict(list)
         dashboard_ns = self.observability.dashboard.namespace if self.observability else None
@@ -155,7 +157,7 @@ class EnvironmentConfig(ConfigModel):
             for call in service.calls:
                 callers[call.service].append(key)
         for key, service in self.services.items():
-            names = ServiceNames(key, self.namespace_of(service), self.environment)
+            names = self.names_of(service)
             too_long = []
             for derived in derived_names(
                 service,

@@ -123,10 +123,7 @@ class EnvironmentPlan:
 
 def plan_environment(env: EnvironmentConfig) -> EnvironmentPlan:
     """The whole environment, services in the order the configuration lists them."""
-    names = {
-        key: ServiceNames(key, env.namespace_of(service), env.environment)
-        for key, service in env.services.items()
-    }
+    names = {key: env.names_of(service) for key, service in env.services.items()}
     calls: dict[str, list[CallFlows]] = {key: [] for key in env.services}
     callers: dict[str, list[CallFlows]] = {key: [] for key in env.services}
     for key, service in env.services.items():

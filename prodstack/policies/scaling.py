@@ -16,28 +16,57 @@ def _group(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
-def hpa_target(hpa: Subject, subjects: Sequence[Subject]) -> Subject | None:
+Key = tuple[str, str, str, str]
+
+
+def _keyed(subjects: Sequence[Subject]) -> dict[Key, Subject]:
+    """Kubernetes objects by (kind, namespace, name, API group); the first wins."""
+    keyed: dict[Key, Subject] = {}
+    for subject in subjects:
+        if subject.is_kubernetes:
+            key = (
+                subject.kind,
+                subject.namespace,
+                subject.object_name,
+                _group(subject.api_version),
+            )
+            keyed.setdefault(key, subject)
+    return keyed
+
+
+def _target(hpa: Subject, keyed: dict[Key, Subject]) -> Subject | None:
     """The object an HPA's ``scaleTargetRef`` names (same namespace, kind, name and group)."""
     ref = (hpa.props.get("spec") or {}).get("scaleTargetRef") or {}
-    for subject in subjects:
-        if (
-            subject.is_kubernetes
-            and subject.kind == ref.get("kind")
-            and subject.object_name == ref.get("name")
-            and subject.namespace == hpa.namespace
-            and _group(subject.api_version) == _group(str(ref.get("apiVersion", "")))
-        ):
-            return subject
-    return None
+    key = (
+        str(ref.get("kind")),
+        hpa.namespace,
+        str(ref.get("name")),
+        _group(str(ref.get("apiVersion", ""))),
+    )
+    return keyed.get(key)
+
+
+def _hpa_minimums(subjects: Sequence[Subject]) -> dict[int, int]:
+    """The first targeting HPA's minReplicas of each workload an HPA scales, by ``id``."""
+    keyed = _keyed(subjects)
+    minimums: dict[int, int] = {}
+    for hpa in subjects:
+        if hpa.kind == "HorizontalPodAutoscaler":
+            target = _target(hpa, keyed)
+            if target is not None:
+                minimum = int((hpa.props.get("spec") or {}).get("minReplicas", 1))
+                minimums.setdefault(id(target), minimum)
+    return minimums
 
 
 def no_replicas_beside_an_hpa(
     subjects: Sequence[Subject], context: PolicyContext
 ) -> Iterator[Pair]:
+    keyed = _keyed(subjects)
     for hpa in subjects:
         if hpa.kind != "HorizontalPodAutoscaler":
             continue
-        target = hpa_target(hpa, subjects)
+        target = _target(hpa, keyed)
         if target is not None and "replicas" in (target.props.get("spec") or {}):
             yield (
                 target,
@@ -64,11 +93,10 @@ def _template_labels(subject: Subject) -> dict[str, str] | None:
     return dict((template.get("metadata") or {}).get("labels") or {})
 
 
-def minimum_replicas(workload: Subject, subjects: Sequence[Subject]) -> int:
+def _minimum(workload: Subject, minimums: dict[int, int]) -> int:
     """The fewest pods the workload can run: the HPA's minReplicas when one targets it."""
-    for hpa in subjects:
-        if hpa.kind == "HorizontalPodAutoscaler" and hpa_target(hpa, subjects) is workload:
-            return int((hpa.props.get("spec") or {}).get("minReplicas", 1))
+    if id(workload) in minimums:
+        return minimums[id(workload)]
     return int((workload.props.get("spec") or {}).get("replicas", 1))
 
 
@@ -88,6 +116,7 @@ def allowed_disruptions(pdb_spec: dict[str, Any], replicas: int) -> int:
 
 
 def pdb_allows_disruption(subjects: Sequence[Subject], context: PolicyContext) -> Iterator[Pair]:
+    minimums = _hpa_minimums(subjects)
     for pdb in subjects:
         if pdb.kind != "PodDisruptionBudget":
             continue
@@ -100,7 +129,7 @@ def pdb_allows_disruption(subjects: Sequence[Subject], context: PolicyContext) -
                 spec.get("selector") or {}, labels
             ):
                 continue
-            replicas = minimum_replicas(workload, subjects)
+            replicas = _minimum(workload, minimums)
             if allowed_disruptions(spec, replicas) < 1:
                 yield (
                     pdb,
