@@ -14,7 +14,7 @@ import pulumi
 
 from prodstack.config.errors import ConfigError
 from prodstack.output import OutputError
-from prodstack.render import IntegrityRefused, RenderRefused
+from prodstack.render import GitOpsRefused, IntegrityRefused, RenderRefused
 from prodstack.synth.graph import ResourceGraph
 from prodstack.synth.project import (
     Project,
@@ -187,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(args, exc, str(exc), EXIT_USAGE)
     except ProgramFailed as exc:
         return _report(args, exc.error, str(exc), EXIT_FAILURE)
-    except IntegrityRefused as exc:  # the program declared what check rejects
+    except (IntegrityRefused, GitOpsRefused) as exc:  # the program declared what cannot work
         return _report(args, exc, str(exc), EXIT_FAILURE)
     except KeyboardInterrupt:
         print("prodstack: interrupted", file=sys.stderr)
@@ -238,21 +238,11 @@ def _clipped(message: str, width: int = MAX_LINE) -> str:
 
 def _render(project: Project, stack: str, out: Path) -> int:
     from prodstack.output import check_target
-    from prodstack.render import gitops_problems, render
+    from prodstack.render import render
 
     check_target(out, stack)  # an --out that will be refused fails before the synthesis
     config = load_stack_config(project, stack)
     graph = _synthesize(project, stack, config)
-    problems = gitops_problems(graph)
-    if problems:
-        print(
-            f"prodstack: {stack}'s GitOps manifests would not work from git "
-            f"({len(problems)} value(s)); nothing was written:",
-            file=sys.stderr,
-        )
-        for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
-        return EXIT_FAILURE
     result = render(graph, out, plaintexts=config.plaintexts)
     print(result.summary())
     return EXIT_OK
@@ -337,11 +327,10 @@ def _graph(project: Project, stack: str) -> int:
 def _synthesize(project: Project, stack: str, config: StackConfig) -> ResourceGraph:
     """The stack's graph; what the program raises becomes ProgramFailed, unless it is a
     configuration error (exit 2) or comes from the offline engine itself (a bug: exit 70)."""
-    from prodstack.synth.engine import stack_program, synthesize_config
+    from prodstack.synth.engine import synthesize_config
     from prodstack.synth.monitor import DuplicateObjectError, DuplicateResourceError
 
-    stack_program(project)  # a missing main is a project error, not a program failure
-    try:
+    try:  # a missing main (stack_program) raises ProjectError: a project error, exit 2
         return synthesize_config(project, stack, config)
     except (ConfigError, ProjectError):
         raise

@@ -56,6 +56,19 @@ class IntegrityRefused(Exception):
         )
 
 
+class GitOpsRefused(Exception):
+    """A GitOps manifest would carry a value that does not work from git (unknown until
+    deployment, a secret, a placeholder); nothing was written. ``problems`` holds one line each
+    (``gitops_problems``)."""
+
+    def __init__(self, stack: str, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            f"{stack}'s GitOps manifests would not work from git ({len(self.problems)} "
+            "value(s)); nothing was written:\n" + "\n".join(f"  {p}" for p in self.problems)
+        )
+
+
 @dataclass(frozen=True)
 class RenderResult:
     directory: Path
@@ -222,11 +235,15 @@ def render(
     ``plaintexts`` are ``(key, decrypted value)`` pairs (``StackConfig.plaintexts``): a file that
     would contain one in clear is refused, as is any value holding an EncryptedPlaceholder.
     Raises IntegrityRefused when the manifests fail ``prodstack check``'s graph integrity,
+    GitOpsRefused when a GitOps manifest holds a value that does not work from git,
     RenderRefused, or prodstack.output.OutputError when ``out`` is not safe to write."""
     objects = graph.kubernetes_objects()
     findings = integrity_findings(graph)
     if findings:
         raise IntegrityRefused(graph.stack, findings)
+    problems = gitops_problems(graph)
+    if problems:
+        raise GitOpsRefused(graph.stack, problems)
     _refuse_placeholders([*objects, *graph.cloud_resources()])
     files = {str(path): text.encode() for path, text in layout(graph).items()}
     _refuse_plaintexts(files, plaintexts)

@@ -18,6 +18,7 @@ from prodstack import kinds
 from prodstack.output import OutputError
 from prodstack.render import (
     CLOUD_FILE,
+    GitOpsRefused,
     RenderRefused,
     gitops_problems,
     layout,
@@ -26,6 +27,7 @@ from prodstack.render import (
 )
 from prodstack.synth import EncryptedPlaceholder, ResourceGraph, synthesize, synthesize_stack
 from tests.support.golden import read_tree
+from tests.support.projects import run, tiny_project
 from tests.support.stacks import API, PROJECT, STACKS, environment, svc, synthesize_environment
 
 
@@ -170,6 +172,39 @@ def test_render_refuses_unknown_and_secret_values_in_gitops_manifests() -> None:
     assert len(found) == 1 and found[0].startswith(
         "ConfigMap app/settings: data.value is a placeholder"
     )
+
+
+def test_render_refuses_a_gitops_manifest_that_would_not_work_from_git(tmp_path: Path) -> None:
+    graph = synthesize(lambda: _render_mode_program(pulumi.Output.secret("s3cr3t")), stack="git")
+    with pytest.raises(GitOpsRefused) as caught:
+        render(graph, tmp_path / "out")
+    assert caught.value.problems == [
+        "ConfigMap app/settings: data is a secret, which the render would write in plain text"
+    ]
+    assert str(caught.value).startswith("git's GitOps manifests would not work from git")
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_cli_exits_1_on_a_gitops_manifest_that_would_not_work_from_git(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    program = """\
+import pulumi, pulumi_kubernetes as k8s
+provider = k8s.Provider("manifests", render_yaml_to_directory="out/app")
+k8s.core.v1.ConfigMap("settings", metadata={"name": "settings", "namespace": "app"},
+    data={"value": pulumi.Output.secret("s3cr3t")},
+    opts=pulumi.ResourceOptions(provider=provider))
+"""
+    project = tiny_project(tmp_path, program=program)
+    out = tmp_path / "rendered"
+    status, stdout, err = run(capsys, "--project", str(project), "render", "dev", "--out", str(out))
+    assert (status, stdout) == (1, "")
+    assert err == (
+        "prodstack: dev's GitOps manifests would not work from git (1 value(s)); nothing was "
+        "written:\n  ConfigMap app/settings: data is a secret, which the render would write in "
+        "plain text\n"
+    )
+    assert not out.exists()
 
 
 def _program_with_secret() -> None:
