@@ -16,6 +16,8 @@ from typing import Literal
 NameRule = Literal["subdomain", "label", "cronjob"]
 NAME_LIMITS: dict[NameRule, int] = {"subdomain": 253, "label": 63, "cronjob": 52}
 LABEL_VALUE_LIMIT = 63
+# The type token prefix of every pulumi-kubernetes resource.
+KUBERNETES_PREFIX = "kubernetes:"
 
 
 @dataclass(frozen=True)
@@ -24,26 +26,29 @@ class Kind:
 
     kind: str
     api_version: str
-    namespaced: bool = True
     name_rule: NameRule = "subdomain"
+
+    @property
+    def namespaced(self) -> bool:
+        return is_namespaced(self.kind)
 
     @property
     def group(self) -> str:
         """The API group (``""`` for the core group): one object, whatever version names it."""
-        return self.api_version.rpartition("/")[0]
+        return api_group(self.api_version)
 
     @property
     def name_limit(self) -> int:
         return NAME_LIMITS[self.name_rule]
 
 
-NAMESPACE = Kind("Namespace", "v1", namespaced=False, name_rule="label")
+NAMESPACE = Kind("Namespace", "v1", name_rule="label")
 NETWORK_POLICY = Kind("NetworkPolicy", "networking.k8s.io/v1")
 SERVICE_ACCOUNT = Kind("ServiceAccount", "v1")
 SECRET = Kind("Secret", "v1")
 CONFIG_MAP = Kind("ConfigMap", "v1")
 SECRET_STORE = Kind("SecretStore", "external-secrets.io/v1")
-CLUSTER_SECRET_STORE = Kind("ClusterSecretStore", "external-secrets.io/v1", namespaced=False)
+CLUSTER_SECRET_STORE = Kind("ClusterSecretStore", "external-secrets.io/v1")
 EXTERNAL_SECRET = Kind("ExternalSecret", "external-secrets.io/v1")
 ROLE = Kind("Role", "rbac.authorization.k8s.io/v1")
 ROLE_BINDING = Kind("RoleBinding", "rbac.authorization.k8s.io/v1")
@@ -128,4 +133,5 @@ def is_namespaced(kind: str) -> bool:
 
 
 def api_group(api_version: str) -> str:
+    """The API group of an ``apiVersion`` (``""`` for the core group)."""
     return api_version.rpartition("/")[0]

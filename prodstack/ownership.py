@@ -27,10 +27,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from prodstack.plan import EnvironmentPlan, NamespacePlan
+from prodstack.kinds import KUBERNETES_PREFIX
+from prodstack.plan import EnvironmentPlan
 
 OWNER_OUTPUT = "kubernetesOwner"
-KUBERNETES_PREFIX = "kubernetes:"
 
 
 class HandOverRequired(pulumi.RunError):
@@ -76,11 +76,15 @@ def render_providers(plan: EnvironmentPlan) -> dict[str, k8s.Provider]:
     them when the check fails."""
     allowed = previous_owner().apply(check_hand_over)
     root = pulumi.get_root_directory()
+    running_in = _program_directory(root) if root else None
     providers: dict[str, k8s.Provider] = {}
     for namespace in plan.namespaces:
+        assert namespace.application is not None
+        folder = namespace.application.path
+        directory = os.path.relpath(Path(root) / folder, running_in) if root else folder
         providers[namespace.name] = k8s.Provider(
             f"{namespace.name}-manifests",
-            render_yaml_to_directory=allowed.apply(_after_check(_directory(root, namespace))),
+            render_yaml_to_directory=allowed.apply(_after_check(directory)),
             always_render=True,
         )
     return providers
@@ -90,20 +94,15 @@ def _after_check(directory: str) -> Callable[[str | None], str]:
     return lambda _: directory
 
 
-def _directory(root: str | None, namespace: NamespacePlan) -> str:
-    """The namespace's GitOps folder as the provider reads it: relative to the directory the
-    provider runs in, so the value is the same on every machine and checkout (an absolute
-    path would differ between a laptop and CI, and a changed ``renderYamlToDirectory``
-    replaces the provider and every object it wrote: pulumi-kubernetes ``DiffConfig``)."""
-    assert namespace.application is not None
-    path = namespace.application.path
-    if not root:
-        return path
+def _program_directory(root: str) -> Path:
+    """Where the provider runs: the GitOps folders are given relative to it, so the value is
+    the same on every machine and checkout (an absolute path would differ between a laptop
+    and CI, and a changed ``renderYamlToDirectory`` replaces the provider and every object it
+    wrote: pulumi-kubernetes ``DiffConfig``)."""
     # Imported here: only GitOps stacks read the project file (the engine package is large).
     from prodstack.synth.project import find_project
 
-    running_in = find_project(Path(root)).program_directory
-    return os.path.relpath(Path(root) / path, running_in)
+    return find_project(Path(root)).program_directory
 
 
 def retain_kubernetes_objects(

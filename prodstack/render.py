@@ -30,7 +30,7 @@ from prodstack.output import MARKER, write_tree
 from prodstack.synth.encrypted import EncryptedPlaceholder
 from prodstack.synth.graph import Resource, ResourceGraph
 from prodstack.synth.manifests import apply_order, manifest, to_yaml
-from prodstack.synth.monitor import PLACEHOLDER_PREFIX
+from prodstack.synth.monitor import KUBERNETES_PROVIDER_TYPE, PLACEHOLDER_PREFIX
 from prodstack.synth.values import Secret, Unknown, plain
 
 CLOUD_FILE = "cloud-resources.json"
@@ -114,7 +114,7 @@ def render_directories(graph: ResourceGraph) -> dict[str, str]:
     """URN of each render-mode Kubernetes provider -> its ``renderYamlToDirectory``."""
     return {
         resource.urn: str(resource.inputs["renderYamlToDirectory"])
-        for resource in graph.of_type("pulumi:providers:kubernetes")
+        for resource in graph.of_type(KUBERNETES_PROVIDER_TYPE)
         if resource.inputs.get("renderYamlToDirectory")
     }
 

@@ -25,10 +25,9 @@ from prodstack.config.security import INSTANCE_METADATA, PodPeer
 from prodstack.config.service import ServiceConfig
 from prodstack.plan.network import app_selector, backup_job_selector
 from prodstack.policies.model import Subject
-from prodstack.specs.network import FLOW_ANNOTATION
+from prodstack.specs.network import FLOW_ANNOTATION, NAMESPACE_NAME_LABEL
 from prodstack.specs.pod import HTTP_PORT_NAME, METRICS_PORT_NAME
 
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 STRANGER_NAMESPACE = "prodstack-stranger"
 INTERNET_ADDRESS = "198.51.100.7"
 METADATA_ADDRESS = str(ipaddress.ip_network(INSTANCE_METADATA).network_address)

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from prodstack.kinds import api_group
 from prodstack.pod_security import pods
 from prodstack.policies.model import Subject
 
@@ -91,15 +92,13 @@ def _selects_pods(index: Index, namespace: str, selector: dict[str, Any]) -> boo
     return any(matches(selector, labels) for _, labels in index.pod_label_sets(namespace))
 
 
-def _group(api_version: str) -> str:
-    return api_version.rpartition("/")[0]
-
-
 def hpa_targets(index: Index) -> Iterator[Problem]:
     for hpa in index.of_kind("HorizontalPodAutoscaler"):
         ref = (hpa.props.get("spec") or {}).get("scaleTargetRef") or {}
         target = index.get(str(ref.get("kind")), hpa.namespace, str(ref.get("name")))
-        if target is None or _group(target.api_version) != _group(str(ref.get("apiVersion", ""))):
+        if target is None or api_group(target.api_version) != api_group(
+            str(ref.get("apiVersion", ""))
+        ):
             yield (
                 hpa,
                 (

@@ -16,6 +16,7 @@ from prodstack.config.observability import ObservabilityConfig
 from prodstack.config.security import PlatformNetwork, PodSecurityVersion
 from prodstack.config.service import ServiceConfig, ServiceDefaults, ServiceName
 from prodstack.config.types import DnsLabel
+from prodstack.kinds import LABEL_VALUE_LIMIT
 from prodstack.names import (
     BACKUP_COMPONENT,
     RESTORE_CHECK_COMPONENT,
@@ -173,9 +174,9 @@ class EnvironmentConfig(ConfigModel):
                         f"{derived.kind.name_limit}, from {derived.section})"
                     )
             too_long += [
-                f"label {label}={value!r} ({len(value)} > 63)"
+                f"label {label}={value!r} ({len(value)} > {LABEL_VALUE_LIMIT})"
                 for label, value in label_values(names, service)
-                if len(value) > 63
+                if len(value) > LABEL_VALUE_LIMIT
             ]
             if service.db_backup is not None:
                 too_long += [

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from prodstack.kinds import LABEL_VALUE_LIMIT
+
 # Kubernetes stores replicas, ports, probe and history fields as int32 (and the int64 ones,
 # such as uids and deadlines, it bounds to the same range); a larger number is refused by the
 # API server, so it is refused here.
@@ -279,7 +281,7 @@ def check_key(key: str) -> str:
 
 def check_label_value(value: str, key: str | None = None) -> str:
     """A Kubernetes label value; raises ValueError naming the fix."""
-    if len(value) > 63 or _LABEL_VALUE.match(value) is None:
+    if len(value) > LABEL_VALUE_LIMIT or _LABEL_VALUE.match(value) is None:
         label = f" (label {shown(key)})" if key is not None else ""
         raise ValueError(
             f"{shown(value)}{label} is not a Kubernetes label value; use at most 63 letters, "

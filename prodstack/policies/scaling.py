@@ -6,14 +6,11 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from prodstack.kinds import api_group
 from prodstack.pod_security import pod_templates
 from prodstack.policies.model import PolicyContext, StackPolicy, Subject
 
 Pair = tuple[Subject | None, str]
-
-
-def _group(api_version: str) -> str:
-    return api_version.rpartition("/")[0]
 
 
 Key = tuple[str, str, str, str]
@@ -28,7 +25,7 @@ def _keyed(subjects: Sequence[Subject]) -> dict[Key, Subject]:
                 subject.kind,
                 subject.namespace,
                 subject.object_name,
-                _group(subject.api_version),
+                api_group(subject.api_version),
             )
             keyed.setdefault(key, subject)
     return keyed
@@ -41,7 +38,7 @@ def _target(hpa: Subject, keyed: dict[Key, Subject]) -> Subject | None:
         str(ref.get("kind")),
         hpa.namespace,
         str(ref.get("name")),
-        _group(str(ref.get("apiVersion", ""))),
+        api_group(str(ref.get("apiVersion", ""))),
     )
     return keyed.get(key)
 

@@ -6,8 +6,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-KUBERNETES_PREFIX = "kubernetes:"
-SERVICE_LABEL = "prodstack.io/service"
+from prodstack import labels
+from prodstack.kinds import KUBERNETES_PREFIX
+
 PROVIDER_PREFIX = "pulumi:providers:"
 
 
@@ -104,7 +105,7 @@ class ResourceGraph:
         return [
             r
             for r in self.kubernetes_objects()
-            if ((r.inputs.get("metadata") or {}).get("labels") or {}).get(SERVICE_LABEL) == service
+            if ((r.inputs.get("metadata") or {}).get("labels") or {}).get(labels.SERVICE) == service
         ]
 
     def one(self, kind: str, name: str | None = None) -> Resource:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prodstack.check.schema.paths import format_path, reach
-from prodstack.check.schema.validate import describe, group_of
+from prodstack.check.schema.validate import describe
 from prodstack.check.versions import (
     CONTROLLER_BY_KEY,
     REQUIREMENTS,
@@ -16,6 +16,7 @@ from prodstack.check.versions import (
     Requirement,
     parse,
 )
+from prodstack.kinds import api_group
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def unserved_fields(
 ) -> list[Unserved]:
     """Every field of the object a declared version does not serve, in table order."""
     versions = versions or DeclaredVersions()
-    kind = f"{group_of(str(document.get('apiVersion', '')))}/{document.get('kind', '')}"
+    kind = f"{api_group(str(document.get('apiVersion', '')))}/{document.get('kind', '')}"
     found = []
     for requirement in REQUIREMENTS:
         declared = versions.of(requirement.controller)

@@ -15,6 +15,7 @@ from jsonschema.protocols import Validator
 from prodstack.check.schema.catalog import Catalog, shipped
 from prodstack.check.schema.kubernetes import KubernetesSchemas, minor_of, schemas_for
 from prodstack.check.schema.paths import format_path, reach
+from prodstack.kinds import api_group
 
 # The API server checks a custom resource's metadata as any object's (the CRD leaves it out).
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
@@ -50,14 +51,10 @@ def describe(document: Mapping[str, Any]) -> str:
     return f"{document.get('kind', '?')} {where}{metadata.get('name', '?')}"
 
 
-def group_of(api_version: str) -> str:
-    return api_version.rpartition("/")[0]
-
-
 def is_built_in(api_version: str, catalog: Catalog) -> bool:
     """Core, dot-less (``apps``) and ``*.k8s.io`` groups are Kubernetes' own, unless a shipped
     CRD defines the group (Gateway API's ``gateway.networking.k8s.io`` is a CRD)."""
-    group = group_of(api_version)
+    group = api_group(api_version)
     if catalog.defines_group(group):
         return False
     return "." not in group or group.endswith(".k8s.io")
@@ -102,7 +99,7 @@ def _custom(
     catalog: Catalog,
     kubernetes: KubernetesSchemas,
 ) -> list[tuple[str, str]]:
-    group = group_of(api_version)
+    group = api_group(api_version)
     version = catalog.lookup(api_version, kind)
     served = ", ".join(v.api_version for v in catalog.versions_of(group, kind) if v.served)
     if version is None and served:
