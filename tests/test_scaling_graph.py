@@ -13,12 +13,12 @@ import pytest
 
 from prodstack import AppConfig, CanaryApp, CanaryAppArgs, ExternallyScaled
 from prodstack import labels as lbl
+from prodstack.components.args import ArgsError
 from prodstack.components.autoscaling import Autoscaling, AutoscalingArgs
 from prodstack.components.entry_point import EntryPoint, EntryPointArgs
 from prodstack.components.ha_policy import HAPolicy, HAPolicyArgs
 from prodstack.config import (
     AutoscalingConfig,
-    ConfigError,
     EnvironmentConfig,
     HAConfig,
     LoadBalancerConfig,
@@ -356,15 +356,9 @@ def test_an_hpa_needs_a_target_that_leaves_it_the_count() -> None:
 
 
 def test_standalone_ha_policy_refuses_a_range_it_cannot_protect() -> None:
-    def program() -> None:
-        HAPolicy(
-            "orders",
-            HAPolicyArgs(identity=IDENTITY, ha=HAConfig(), replicas=ReplicaRange.fixed(1)),
-        )
-
-    with pytest.raises(ConfigError) as caught:
-        synthesize(program, stack="refused")
-    assert [key for key, _ in caught.value.problems] == ["HAPolicyArgs:ha.disruptionBudget"]
+    with pytest.raises(ArgsError) as caught:
+        HAPolicyArgs(identity=IDENTITY, ha=HAConfig(), replicas=ReplicaRange.fixed(1))
+    assert [key for key, _ in caught.value.problems] == ["HAPolicyArgs.ha.disruptionBudget"]
 
 
 def test_namespace_opts_into_the_nlb_readiness_gate_with_ip_targets(graph: ResourceGraph) -> None:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from prodstack.components.args import ArgsError
 from prodstack.components.db_backup import DbBackupArgs
 from prodstack.components.vault_secrets import VaultSecretsArgs
 from prodstack.config import (
@@ -158,6 +159,23 @@ def test_a_restore_check_on_the_backup_server_is_judged_once() -> None:
         del backup["database"]["sslRootCert"]
 
     assert list(config_problems(varied("production", weaken))) == [key("dbBackup.database.sslMode")]
+
+
+def test_the_component_args_name_every_production_violation() -> None:
+    identity = AppIdentity(name="orders", namespace="shop")
+    both = VaultSecretsConfig.model_validate(
+        {
+            "vault": VAULT,
+            "database": {"key": "db", "sslMode": "require"},
+            "redis": {"key": "redis"},
+        }
+    )
+    with pytest.raises(ArgsError) as caught:
+        VaultSecretsArgs(identity=identity, config=both, environment="production")
+    assert [k for k, _ in caught.value.problems] == [
+        "VaultSecretsArgs.config.database.sslMode",
+        "VaultSecretsArgs.config.redis.caFile",
+    ]
 
 
 def test_the_component_args_enforce_the_production_rule() -> None:

@@ -24,6 +24,7 @@ from typing import Any, Union
 import pulumi
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from prodstack.config.base import Violation
 from prodstack.config.types import scalar_kinds, shown, strict_scalar
 from prodstack.kinds import Kind
 
@@ -123,6 +124,14 @@ def check_args(args: ComponentArgs) -> None:
         ]
     if problems:
         raise ArgsError([(_key(owner, path), message) for path, message in problems])
+
+
+def refuse_violations(owner: str, prefix: Path, violations: Iterable[Violation]) -> None:
+    """Raise one ArgsError naming every violation of a configuration's cross-field rules,
+    each at ``<owner>.<prefix>.<its path>``; nothing when there is none."""
+    problems = [(_key(owner, (*prefix, *v.path)), v.message) for v in violations]
+    if problems:
+        raise ArgsError(problems)
 
 
 def _key(owner: str, path: Path) -> str:

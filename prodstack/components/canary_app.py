@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from prodstack import kinds
-from prodstack.components.args import ComponentArgs, DerivedName, names_of
+from prodstack.components.args import ComponentArgs, DerivedName, names_of, refuse_violations
 from prodstack.components.outputs import known_after
 from prodstack.config.app import AppConfig
 from prodstack.config.service import production_app_violations
@@ -77,10 +77,7 @@ class CanaryAppArgs(ComponentArgs):
                 "need traffic_routing (Argo Rollouts refuses them without a traffic router)"
             )
         if self.environment == "production":
-            for violation in production_app_violations(self.app):
-                raise ValueError(
-                    f"CanaryAppArgs.{'.'.join(str(p) for p in violation.path)}: {violation.message}"
-                )
+            refuse_violations("CanaryAppArgs", (), production_app_violations(self.app))
 
     def derived_names(self) -> Iterator[DerivedName]:
         names = self.names

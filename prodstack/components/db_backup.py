@@ -13,7 +13,7 @@ import pulumi_kubernetes as k8s
 
 import prodstack
 from prodstack import kinds
-from prodstack.components.args import ComponentArgs, DerivedName, names_of
+from prodstack.components.args import ComponentArgs, DerivedName, names_of, refuse_violations
 from prodstack.components.outputs import known_after
 from prodstack.config.db_backup import BackupBucket, DbBackupConfig, Job
 from prodstack.config.environment import IAM_ROLE_NAME_LIMIT
@@ -64,11 +64,7 @@ class DbBackupArgs(ComponentArgs):
                     f"({self.app_vault.role!r}); give the job a role of its own"
                 )
         if self.environment == "production":
-            for violation in self.config.production_violations():
-                raise ValueError(
-                    f"DbBackupArgs.config.{'.'.join(str(p) for p in violation.path)}: "
-                    f"{violation.message}"
-                )
+            refuse_violations("DbBackupArgs", ("config",), self.config.production_violations())
 
     def job_vault(self, job: Job) -> VaultConfig | None:
         """The Vault connection and role ``job`` logs in with."""

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from prodstack.components.args import ComponentArgs
+from prodstack.components.args import ComponentArgs, refuse_violations
 from prodstack.config.autoscaling import ReplicaRange
-from prodstack.config.errors import ConfigError, format_path
 from prodstack.config.ha import HAConfig, replica_violations
 from prodstack.identity import AppIdentity
 from prodstack.specs import ha as ha_spec
@@ -21,13 +20,17 @@ class HAPolicyArgs(ComponentArgs):
     """Inputs of an HAPolicy.
 
     ``replicas`` is the range the app runs at (``EnvironmentConfig.replica_range``, or
-    ``ReplicaRange.fixed(n)``); the policy refuses a range it cannot protect (ConfigError), as
+    ``ReplicaRange.fixed(n)``); a range the policy cannot protect is refused (ArgsError), as
     stack validation does.
     """
 
     identity: AppIdentity
     ha: HAConfig
     replicas: ReplicaRange
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        refuse_violations("HAPolicyArgs", (), replica_violations(self.ha, self.replicas))
 
 
 class HAPolicy(pulumi.ComponentResource):
@@ -41,11 +44,6 @@ class HAPolicy(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: HAPolicyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        violations = replica_violations(args.ha, args.replicas)
-        if violations:
-            raise ConfigError(
-                [(format_path("HAPolicyArgs", v.path), v.message) for v in violations]
-            )
         super().__init__("prodstack:index:HAPolicy", name, None, opts)
         identity = args.identity
         selector = identity.selector()

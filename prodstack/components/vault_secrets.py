@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from prodstack import kinds
-from prodstack.components.args import ComponentArgs, DerivedName
+from prodstack.components.args import ComponentArgs, DerivedName, refuse_violations
 from prodstack.components.outputs import known_after
 from prodstack.config.types import DnsLabel, ObjectName
 from prodstack.config.vault_secrets import VaultSecretsConfig
@@ -38,11 +38,7 @@ class VaultSecretsArgs(ComponentArgs):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.environment == "production":
-            for violation in self.config.production_violations():
-                raise ValueError(
-                    f"VaultSecretsArgs.config.{'.'.join(str(p) for p in violation.path)}: "
-                    f"{violation.message}"
-                )
+            refuse_violations("VaultSecretsArgs", ("config",), self.config.production_violations())
 
     def derived_names(self) -> Iterator[DerivedName]:
         store = spec.object_names(self.identity, self.config.vault.store_kind).store
