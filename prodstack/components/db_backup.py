@@ -298,20 +298,15 @@ class DbBackup(pulumi.ComponentResource):
             # The args require both: a job whose password comes from Vault has a connection.
             assert vault is not None and config.vault is not None
             account = args.names.job_account(job)
-            cluster = vault.store_kind == "ClusterSecretStore"
+            cluster = not kinds.is_namespaced(vault.store_kind)
             store_name = args.names.job_secret_store(job, cluster=cluster)
-            store_meta = jobs.metadata(
-                store_name,
-                COMPONENTS[job],
-                annotations=vault_spec.store_annotations(vault.store_kind),
-            )
-            if cluster:
-                del store_meta["namespace"]  # cluster-scoped
             store = k8s.apiextensions.CustomResource(
                 f"{name}-{job}-store",
                 api_version=EXTERNAL_SECRETS_API_VERSION,
                 kind=vault.store_kind,
-                metadata=store_meta,
+                metadata=vault_spec.store_metadata(
+                    jobs, store_name, COMPONENTS[job], vault.store_kind
+                ),
                 spec=vault_spec.secret_store_spec(
                     vault, namespace=namespace, service_account=account
                 ),

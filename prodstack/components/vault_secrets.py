@@ -42,8 +42,8 @@ class VaultSecretsArgs(ComponentArgs):
 
     def derived_names(self) -> Iterator[DerivedName]:
         store = spec.object_names(self.identity, self.config.vault.store_kind).store
-        cluster = self.config.vault.store_kind == "ClusterSecretStore"
-        kind = kinds.CLUSTER_SECRET_STORE if cluster else kinds.SECRET_STORE
+        namespaced = kinds.is_namespaced(self.config.vault.store_kind)
+        kind = kinds.SECRET_STORE if namespaced else kinds.CLUSTER_SECRET_STORE
         yield DerivedName("identity.name", kind.kind, store, kind.name_limit)
 
 
@@ -72,16 +72,11 @@ class VaultSecrets(pulumi.ComponentResource):
         names = spec.object_names(identity, store_kind)
         account = args.service_account_name or identity.name
 
-        store_meta = identity.metadata(
-            names.store, "secrets", annotations=spec.store_annotations(store_kind)
-        )
-        if store_kind == "ClusterSecretStore":
-            del store_meta["namespace"]  # cluster-scoped
         store = k8s.apiextensions.CustomResource(
             f"{name}-store",
             api_version=spec.API_VERSION,
             kind=store_kind,
-            metadata=store_meta,
+            metadata=spec.store_metadata(identity, names.store, "secrets", store_kind),
             spec=spec.secret_store_spec(
                 config.vault, namespace=identity.namespace, service_account=account
             ),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from prodstack import kinds
 from prodstack import labels as lbl
 from prodstack.config.vault_secrets import (
     DatabaseSecret,
@@ -26,7 +27,7 @@ from prodstack.specs.checksum import checksum
 from prodstack.specs.gitops import SYNC_WAVE, SYNC_WAVES
 from prodstack.specs.pod import Manifest, PodWiring
 
-API_VERSION = "external-secrets.io/v1"
+API_VERSION = kinds.SECRET_STORE.api_version
 VAULT_KV_VERSION = "v2"
 TEMPLATE_ENGINE = "v2"
 
@@ -77,7 +78,7 @@ class ObjectNames:
 def object_names(identity: AppIdentity, store_kind: str) -> ObjectNames:
     names = identity.names
     return ObjectNames(
-        store=names.secret_store(cluster=store_kind == "ClusterSecretStore"),
+        store=names.secret_store(cluster=not kinds.is_namespaced(store_kind)),
         external_secret=names.external_secret,
         secret=names.secret,
         settings=names.settings,
@@ -86,6 +87,17 @@ def object_names(identity: AppIdentity, store_kind: str) -> ObjectNames:
 
 def store_annotations(kind: str) -> dict[str, str]:
     return {SYNC_WAVE: SYNC_WAVES[kind]}
+
+
+def store_metadata(
+    identity: AppIdentity, name: str, component: str, store_kind: str
+) -> dict[str, object]:
+    """A (Cluster)SecretStore's metadata: the identity's labels, its sync wave, and no
+    namespace when the kind is cluster-scoped."""
+    meta = identity.metadata(name, component, annotations=store_annotations(store_kind))
+    if not kinds.is_namespaced(store_kind):
+        del meta["namespace"]
+    return meta
 
 
 def external_secret_annotations() -> dict[str, str]:
