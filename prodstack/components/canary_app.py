@@ -18,6 +18,7 @@ from prodstack.identity import AppIdentity
 from prodstack.names import ANALYSIS_CHECKS, ServiceNames
 from prodstack.replicas import ExternallyScaled
 from prodstack.specs import analysis as analysis_spec
+from prodstack.specs.autoscaling import rollout_ref
 from prodstack.specs.canary import AnalysisRefs, canary_strategy, rollout_await_annotations
 from prodstack.specs.ingress import AlbRouting
 from prodstack.specs.notifications import subscription_annotations
@@ -288,11 +289,7 @@ class CanaryApp(pulumi.ComponentResource):
         self.rollout = rollout
         self.identity = identity
         # What an autoscaler needs of its target (plain values, known before deployment).
-        self.scale_target_ref: Manifest = {
-            "apiVersion": ROLLOUT_API_VERSION,
-            "kind": kinds.ROLLOUT.kind,
-            "name": names.rollout,
-        }
+        self.scale_target_ref: Manifest = rollout_ref(names.rollout)
         self.externally_scaled = isinstance(args.replicas, ExternallyScaled)
         self.register_outputs(
             {

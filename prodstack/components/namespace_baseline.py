@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from prodstack.components.args import ComponentArgs
-from prodstack.config.security import PlatformNetwork
+from prodstack.config.security import DEFAULT_POD_SECURITY_VERSION, PlatformNetwork
 from prodstack.config.types import DnsLabel, LabelMap
 from prodstack.plan.network import namespace_flows
 from prodstack.specs.namespace import namespace_labels
@@ -31,7 +31,7 @@ class NamespaceBaselineArgs(ComponentArgs):
     identities of a prodstack 0.1 stack's namespace objects, so an upgrade replaces nothing."""
 
     namespace: DnsLabel
-    labels: LabelMap = field(default_factory=lambda: namespace_labels("v1.33"))
+    labels: LabelMap = field(default_factory=lambda: namespace_labels(DEFAULT_POD_SECURITY_VERSION))
     flows: Sequence[Flow] = field(default_factory=lambda: namespace_flows(PlatformNetwork()))
     adopts_single_app_stack: bool = False
 

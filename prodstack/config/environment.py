@@ -13,7 +13,11 @@ from prodstack.config.base import ConfigModel, Violation, raise_violations
 from prodstack.config.errors import did_you_mean
 from prodstack.config.gitops import GitOpsConfig
 from prodstack.config.observability import ObservabilityConfig
-from prodstack.config.security import PlatformNetwork, PodSecurityVersion
+from prodstack.config.security import (
+    DEFAULT_POD_SECURITY_VERSION,
+    PlatformNetwork,
+    PodSecurityVersion,
+)
 from prodstack.config.service import ServiceConfig, ServiceDefaults, ServiceName
 from prodstack.config.types import DnsLabel
 from prodstack.kinds import LABEL_VALUE_LIMIT
@@ -46,7 +50,7 @@ class EnvironmentConfig(ConfigModel):
 
     environment: Environment
     namespace: DnsLabel
-    pod_security_version: PodSecurityVersion = "v1.33"
+    pod_security_version: PodSecurityVersion = DEFAULT_POD_SECURITY_VERSION
     network: PlatformNetwork = PlatformNetwork()
     observability: ObservabilityConfig | None = None
     gitops: GitOpsConfig | None = None

@@ -108,6 +108,8 @@ class ApiAccessRule(ConfigModel):
 
 
 PodSecurityVersion = Annotated[str, Field(pattern=r"^(v1\.[0-9]+|latest)$")]
+# The Pod Security Standards version namespaces pin unless the stack says otherwise.
+DEFAULT_POD_SECURITY_VERSION = "v1.33"
 
 
 class SecurityConfig(ConfigModel):

@@ -82,14 +82,15 @@ def behavior(config: ScalingBehavior) -> Manifest:
     }
 
 
+def rollout_ref(name: str) -> Manifest:
+    """A ``scaleTargetRef`` to the Rollout ``name`` (scaled through its scale subresource)."""
+    return {"apiVersion": ROLLOUT_API_VERSION, "kind": kinds.ROLLOUT.kind, "name": name}
+
+
 def hpa_spec(config: AutoscalingConfig, target: Mapping[str, str] | str) -> Manifest:
     """``autoscaling/v2`` spec that scales its target (a Rollout, through its scale
     subresource): a reference ``{apiVersion, kind, name}``, or the name of a Rollout."""
-    reference = (
-        {"apiVersion": ROLLOUT_API_VERSION, "kind": "Rollout", "name": target}
-        if isinstance(target, str)
-        else dict(target)
-    )
+    reference = rollout_ref(target) if isinstance(target, str) else dict(target)
     return {
         "scaleTargetRef": reference,
         "minReplicas": config.min_replicas,
