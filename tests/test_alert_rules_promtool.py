@@ -8,7 +8,6 @@ alert expressions, which shows they can tell a working alert from a broken one.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -40,24 +39,7 @@ def _production_rules(production: ResourceGraph, directory: Path) -> Path:
 
 
 def ha_floor(production: ResourceGraph) -> int:
-    """LowReplicas' threshold in the rendered rule: the floor is the stack's to choose."""
-    (expr,) = [
-        r["expr"]
-        for g in api_groups(production)
-        for r in g["rules"]
-        if r.get("alert") == "LowReplicas"
-    ]
-    match = re.search(r"< (\d+)$", expr)
-    assert match, expr
-    return int(match.group(1))
-
-
-def _run_unit_tests(test_file: Path, directory: Path, floor: int) -> tuple[int, str]:
-    """Copies the test file beside rules.yaml, with $floor and $below filled in."""
-    text = Template(test_file.read_text()).substitute(floor=floor, below=floor - 1)
-    (directory / test_file.name).write_text(text)
-    result = promtool.run("test", "rules", test_file.name, cwd=directory)
-    return result.returncode, result.stdout + result.stderr
+    return promtool.ha_floor(api_groups(production))
 
 
 def test_promtool_checks_every_rendered_rule(graph: ResourceGraph, tmp_path: Path) -> None:
@@ -75,7 +57,7 @@ def test_promtool_unit_tests_pass(
     test_file: Path, production: ResourceGraph, tmp_path: Path
 ) -> None:
     _production_rules(production, tmp_path)
-    code, output = _run_unit_tests(test_file, tmp_path, ha_floor(production))
+    code, output = promtool.run_unit_tests(test_file, tmp_path, ha_floor(production))
     assert code == 0, output
 
 
@@ -153,7 +135,7 @@ def test_unit_tests_reject_the_reference_expressions(
     promtool.write_rules(broken, tmp_path / "rules.yaml")
     assert promtool.run("check", "rules", "rules.yaml", cwd=tmp_path).returncode == 0
     test_file = next(p for p in PROMTOOL_TESTS if p.stem.replace("_", "") == alert.lower())
-    code, output = _run_unit_tests(test_file, tmp_path, ha_floor(production))
+    code, output = promtool.run_unit_tests(test_file, tmp_path, ha_floor(production))
     assert code != 0, f"the {alert} unit tests pass on the reference's expression:\n{output}"
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from string import Template
 from typing import Any
 
 import pytest
@@ -49,26 +48,14 @@ RENAMED_NAMESPACE = f'{mc.RENAMED_PREFIX}namespace="{NAMESPACE}"'
 
 
 def api_rule_groups(production: ResourceGraph) -> list[dict[str, Any]]:
-    (rule,) = [r for r in production.kind("PrometheusRule") if r.object_name == f"{API}-rules"]
-    return list(rule.inputs["spec"]["groups"])
-
-
-def ha_floor(groups: list[dict[str, Any]]) -> int:
-    (expr,) = [r["expr"] for g in groups for r in g["rules"] if r.get("alert") == "LowReplicas"]
-    match = re.search(r"< (\d+)$", expr)
-    assert match, expr
-    return int(match.group(1))
+    return promtool.rule_groups(production)[f"{API}-rules"]
 
 
 def run_unit_tests(
     test_file: Path, groups: list[dict[str, Any]], directory: Path
 ) -> tuple[int, str]:
     promtool.write_rules(groups, directory / "rules.yaml")
-    floor = ha_floor(groups)
-    text = Template(test_file.read_text()).substitute(floor=floor, below=floor - 1)
-    (directory / test_file.name).write_text(text)
-    result = promtool.run("test", "rules", test_file.name, cwd=directory)
-    return result.returncode, result.stdout + result.stderr
+    return promtool.run_unit_tests(test_file, directory, promtool.ha_floor(groups))
 
 
 def _cases() -> list[tuple[str, dict[str, Any]]]:
@@ -294,13 +281,7 @@ def test_dashboard_panels_show_the_same_on_either_scrape(
         {"series": _scraped(name, labels, renamed=renamed), "values": values}
         for name, (labels, values, _) in DASHBOARD_SCENARIO.items()
     ]
-    test_file = {
-        "rule_files": [],
-        "evaluation_interval": "1m",
-        "tests": [{"interval": "1m", "input_series": input_series, "promql_expr_test": tests}],
-    }
-    (tmp_path / "dashboard.yaml").write_text(yaml.safe_dump(test_file, sort_keys=False))
-    result = promtool.run("test", "rules", "dashboard.yaml", cwd=tmp_path)
+    result = promtool.test_expressions(tmp_path, input_series, tests, file_name="dashboard.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from prodstack.config import AnalysisConfig
 from prodstack.config.canary import CompareWithStable
@@ -267,20 +266,9 @@ def _run_promtool(
             expr, samples = f"abs((\n{query}\n) - {value!r}) < bool {TOLERANCE}", [{"value": 1}]
         tests.append({"expr": expr, "eval_time": f"{EVAL_MINUTE}m", "exp_samples": samples})
     input_series = [s for revision in case.revisions for s in revision.series(namespace)]
-    test_file = {
-        "rule_files": [],
-        "evaluation_interval": "1m",
-        "tests": [
-            {
-                "name": case.name,
-                "interval": "1m",
-                "input_series": input_series,
-                "promql_expr_test": tests,
-            }
-        ],
-    }
-    (directory / "analysis.yaml").write_text(yaml.safe_dump(test_file, sort_keys=False))
-    result = promtool.run("test", "rules", "analysis.yaml", cwd=directory)
+    result = promtool.test_expressions(
+        directory, input_series, tests, name=case.name, file_name="analysis.yaml"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -249,11 +249,5 @@ def test_each_event_marks_the_minutes_after_it(
         *points("Rollout aborted", "RolloutAborted", {14: None, 15: 1, 16: 1, 17: 0}),
         *points("Rollout completed", "RolloutCompleted", {13: None, 25: None}),
     ]
-    test_file = {
-        "rule_files": [],
-        "evaluation_interval": "1m",
-        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": tests}],
-    }
-    (tmp_path / "marks.yaml").write_text(yaml.safe_dump(test_file, sort_keys=False))
-    result = promtool.run("test", "rules", "marks.yaml", cwd=tmp_path)
+    result = promtool.test_expressions(tmp_path, series, tests, file_name="marks.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
