@@ -6,7 +6,6 @@ checked against the server's own statistics of which tables were scanned.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 
@@ -26,6 +25,7 @@ from tests.support.backup_world import (
     make_world,
     tables_of,
     wait_for_a_new_stamp,
+    writing,
 )
 
 THRESHOLD = 16384  # two pages: the small tables here are below it, the large ones above
@@ -150,27 +150,8 @@ def test_a_backup_from_a_hot_standby_is_consistent_under_writes(
     """Counts and dump share one snapshot exported on the standby (PostgreSQL 10+), while the
     primary keeps writing and the standby keeps replaying."""
     primary = copy.world.postgres
-    primary.psql("CREATE DATABASE replicated")
-    primary.psql(
-        "CREATE TABLE ticks (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())", "replicated"
-    )
-    writer = subprocess.Popen(
-        [str(primary.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**primary.env(database="replicated"), "PGAPPNAME": "writer"},
-        text=True,
-    )
-    assert writer.stdin is not None
-    writer.stdin.write(
-        "SET statement_timeout = '120s';\n"
-        "DO $$ BEGIN LOOP INSERT INTO ticks DEFAULT VALUES; COMMIT; PERFORM pg_sleep(0.002);"
-        " END LOOP; END $$;\n"
-    )
-    writer.stdin.close()
     own = Copy(copy.world, f"standby-{copy.prefix}", copy.workdir)
-    try:
+    with writing(primary, "replicated", timeout="120s"):
         deadline = time.monotonic() + 30
         wait_until_replayed(primary, standby)
         while standby.psql("SELECT count(*) FROM ticks", "replicated") == "0":
@@ -178,12 +159,6 @@ def test_a_backup_from_a_hot_standby_is_consistent_under_writes(
             time.sleep(0.05)
         run = own.backup(PGDATABASE="replicated", PGPORT=str(standby.port))
         assert run.returncode == 0, run.log
-    finally:
-        primary.psql(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'writer'"
-        )
-        writer.wait(timeout=10)
     assert "(a hot standby)" in run.log
     manifest = own.manifest(own.latest)
     snapshot = manifest["snapshot"]

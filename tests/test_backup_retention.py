@@ -16,14 +16,14 @@ from typing import Any
 
 from prodstack.config.db_backup import BackupBucket
 from prodstack.specs import backup_storage
-from tests.support.backup_env import AWS_VENV, S3
+from tests.support.backup_env import S3
 from tests.support.backup_world import (
     BUCKET,
     Copy,
     World,
     assert_failed,
+    short_read_shim,
     wait_for_a_new_stamp,
-    write_shim,
 )
 from tests.support.s3_lifecycle import StoredObject, expired_by, refusals, to_s3_api
 
@@ -111,21 +111,7 @@ def test_a_failed_backup_retags_nothing_and_the_next_one_sweeps_up(
     wait_for_a_new_stamp(good)
     before = tags_by_key(copy)
     # The read-back differs from the upload: the dump stays, unverified, without a manifest.
-    shims = write_shim(
-        tmp_path / "shims",
-        "aws",
-        f"""
-real={AWS_VENV / "bin" / "aws"}
-if [ "$1 $2" = "s3api get-object" ] && [[ "$*" == *postgresql.dump* ]]; then
-  args=("$@")
-  body="${{args[-1]}}"
-  unset 'args[-1]'
-  "$real" "${{args[@]}}" /dev/fd/4 4>&1 >/dev/null | head --bytes=-1 >"$body"
-  exit "${{PIPESTATUS[0]}}"
-fi
-exec "$real" "$@"
-""",
-    )
+    shims = short_read_shim(tmp_path / "shims")
     failed = copy.backup(shims=shims)
     assert_failed(failed, "were uploaded")
     after = tags_by_key(copy)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from prodstack.specs.backup_jobs import script_files
-from tests.support.backup_env import AWS_VENV, free_port
+from tests.support.backup_env import free_port
 from tests.support.backup_world import (
     BACKUP_PASSWORD,
     BUCKET,
@@ -33,8 +33,10 @@ from tests.support.backup_world import (
     assert_failed,
     assert_untouched,
     counts_of,
+    short_read_shim,
     wait_for_a_new_stamp,
     write_shim,
+    writing,
 )
 from tests.support.tools import require
 
@@ -102,38 +104,13 @@ def test_counts_and_dump_share_one_snapshot_under_concurrent_writes(
     copy: Copy, world: World
 ) -> None:
     postgres = world.postgres
-    postgres.psql("CREATE DATABASE busy")
-    postgres.psql(
-        "CREATE TABLE ticks (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())", "busy"
-    )
-    writer = subprocess.Popen(
-        [str(postgres.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**postgres.env(database="busy"), "PGAPPNAME": "writer"},
-        text=True,
-    )
-    assert writer.stdin is not None
-    writer.stdin.write(
-        "SET statement_timeout = '60s';\n"
-        "DO $$ BEGIN LOOP INSERT INTO ticks DEFAULT VALUES; COMMIT; PERFORM pg_sleep(0.002);"
-        " END LOOP; END $$;\n"
-    )
-    writer.stdin.close()
-    try:
+    with writing(postgres, "busy"):
         deadline = time.monotonic() + 10
         while postgres.psql("SELECT count(*) FROM ticks", "busy") == "0":
             assert time.monotonic() < deadline, "the writer never wrote"
             time.sleep(0.05)
         run = copy.backup(PGDATABASE="busy", BACKUP_PREFIX=f"busy-{copy.prefix}")
         assert run.returncode == 0, run.log
-    finally:
-        postgres.psql(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'writer'"
-        )
-        writer.wait(timeout=10)
     busy = Copy(world, f"busy-{copy.prefix}", copy.workdir)
     recorded = counts_of(busy.manifest(busy.latest))[("public", "ticks")]
     assert int(postgres.psql("SELECT count(*) FROM ticks", "busy")) > recorded  # it kept writing
@@ -238,21 +215,7 @@ def test_a_stored_object_that_differs_from_the_upload_keeps_latest(
     copy: Copy, tmp_path: Path
 ) -> None:
     """S3 (or the path to it) returns one byte less than was sent: never point latest at it."""
-    shims = write_shim(
-        tmp_path / "shims",
-        "aws",
-        f"""
-real={AWS_VENV / "bin" / "aws"}
-if [ "$1 $2" = "s3api get-object" ] && [[ "$*" == *postgresql.dump* ]]; then
-  args=("$@")
-  body="${{args[-1]}}"
-  unset 'args[-1]'
-  "$real" "${{args[@]}}" /dev/fd/4 4>&1 >/dev/null | head --bytes=-1 >"$body"
-  exit "${{PIPESTATUS[0]}}"
-fi
-exec "$real" "$@"
-""",
-    )
+    shims = short_read_shim(tmp_path / "shims")
     wait_for_a_new_stamp(copy.world.good_stamp)
     before = copy.stored_keys()
     run = copy.backup(shims=shims)

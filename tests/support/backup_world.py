@@ -7,18 +7,20 @@ assert that ``latest`` still names the good backup.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import stat
+import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from prodstack.specs.backup_jobs import script_files
-from tests.support.backup_env import S3, Postgres, ScriptRun, run_script
+from tests.support.backup_env import AWS_VENV, S3, Postgres, ScriptRun, run_script
 
 BUCKET = "prodstack-backups"
 GOOD_PREFIX = "good/"
@@ -225,6 +227,59 @@ def write_shim(folder: Path, name: str, body: str) -> Path:
     shim.write_text("#!/usr/bin/env bash\n" + body)
     shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return folder
+
+
+def short_read_shim(folder: Path) -> Path:
+    """An ``aws`` in ``folder`` whose read-back of a dump returns one byte less than S3 holds
+    (the upload and the stored object then differ); everything else is the real CLI."""
+    return write_shim(
+        folder,
+        "aws",
+        f"""
+real={AWS_VENV / "bin" / "aws"}
+if [ "$1 $2" = "s3api get-object" ] && [[ "$*" == *postgresql.dump* ]]; then
+  args=("$@")
+  body="${{args[-1]}}"
+  unset 'args[-1]'
+  "$real" "${{args[@]}}" /dev/fd/4 4>&1 >/dev/null | head --bytes=-1 >"$body"
+  exit "${{PIPESTATUS[0]}}"
+fi
+exec "$real" "$@"
+""",
+    )
+
+
+@contextlib.contextmanager
+def writing(postgres: Postgres, database: str, timeout: str = "60s") -> Iterator[None]:
+    """A new ``database`` whose table ``ticks`` a client inserts into every 2 ms (one commit
+    each) while the block runs, at most ``timeout``; the client is stopped on the way out."""
+    postgres.psql(f"CREATE DATABASE {database}")
+    postgres.psql(
+        "CREATE TABLE ticks (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())", database
+    )
+    writer = subprocess.Popen(
+        [str(postgres.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**postgres.env(database=database), "PGAPPNAME": "writer"},
+        text=True,
+    )
+    assert writer.stdin is not None
+    writer.stdin.write(
+        f"SET statement_timeout = '{timeout}';\n"
+        "DO $$ BEGIN LOOP INSERT INTO ticks DEFAULT VALUES; COMMIT; PERFORM pg_sleep(0.002);"
+        " END LOOP; END $$;\n"
+    )
+    writer.stdin.close()
+    try:
+        yield
+    finally:
+        postgres.psql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'writer'"
+        )
+        writer.wait(timeout=10)
 
 
 def wait_for_a_new_stamp(*stamps: str) -> None:
