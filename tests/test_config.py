@@ -630,6 +630,12 @@ def test_a_repeated_call_is_refused_at_the_repeat() -> None:
     assert [call.service for call in env.services[WORKER].calls] == [API, WEB]
 
 
+def test_two_calls_to_an_unknown_service_are_reported_once_each() -> None:
+    calls = [{"service": "nope"}, {"service": "nope", "port": "metrics"}]
+    found = config_problems(calls_of("dev", calls))
+    assert list(found) == [key("calls[0].service", WORKER), key("calls[1].service", WORKER)]
+
+
 def test_a_second_call_to_the_same_service_on_another_port_is_refused() -> None:
     # Its NetworkPolicies would repeat the first call's names (<caller>-to-<callee>).
     found = config_problems(

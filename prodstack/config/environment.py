@@ -112,6 +112,8 @@ class EnvironmentConfig(ConfigModel):
             seen: dict[str, int] = {}
             first_call: dict[str, int] = {}
             for index, call in enumerate(service.calls):
+                if call.service not in self.services:
+                    continue  # reported above
                 target = (call.service, callee_port(self, call.service, call.port))
                 label = f"{target[0]}:{target[1]}"
                 if label in seen:
@@ -128,8 +130,9 @@ class EnvironmentConfig(ConfigModel):
                             ("services", key, "calls", index),
                             f"calls {call.service} again (calls[{first_call[call.service]}] on "
                             "another port): a service calls another on one port, through the "
-                            f"NetworkPolicies {key}-to-{call.service} and "
-                            f"{call.service}-from-{key}; remove one",
+                            f"NetworkPolicies {self.names_of(service).calls(call.service)} and "
+                            f"{self.names_of(self.services[call.service]).called_by(key)}; "
+                            "remove one",
                         )
                     )
                 seen.setdefault(label, index)
