@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from prodstack.check.references import Index, Problem, pod_uses
+from prodstack.check.references import Index, Problem, pod_uses, store_ref, target_secret
 from prodstack.policies.model import Subject
 
 SECRET_STORE_KINDS = ("SecretStore", "ClusterSecretStore")
@@ -91,19 +91,14 @@ def secret_identities(index: Index) -> Iterator[Problem]:
         lambda: defaultdict(list)
     )
     for external in index.of_kind("ExternalSecret"):
-        spec = external.props.get("spec") or {}
-        ref = spec.get("secretStoreRef") or {}
-        kind = str(ref.get("kind") or "SecretStore")
+        kind, namespace, name = store_ref(external)
         if kind not in SECRET_STORE_KINDS:
             continue
-        store = index.get(
-            kind, "" if kind == "ClusterSecretStore" else external.namespace, str(ref.get("name"))
-        )
+        store = index.get(kind, namespace, name)
         if store is None:
             continue  # the secret-store check reports it
         identity = store_identity(store, external.namespace)
-        target = str((spec.get("target") or {}).get("name") or external.object_name)
-        for reader in readers.get((external.namespace, target), ()):
+        for reader in readers.get((external.namespace, target_secret(external)), ()):
             served[identity][reader].append(external)
     for identity, by_reader in sorted(served.items()):
         for reader, externals in sorted(by_reader.items()):

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prodstack.kinds import api_group
+from prodstack.kinds import api_group, is_namespaced
 from prodstack.pod_security import pods
 from prodstack.policies.model import Subject
 
@@ -36,10 +36,7 @@ class Index:
                 self._pods.append(pod)
                 self._pods_in[subject.namespace].append(pod)
             if subject.kind == "ExternalSecret":
-                target = (subject.props.get("spec") or {}).get("target") or {}
-                self._produced[subject.namespace].add(
-                    str(target.get("name") or subject.object_name)
-                )
+                self._produced[subject.namespace].add(target_secret(subject))
 
     def get(self, kind: str, namespace: str, name: str) -> Subject | None:
         return self._by_key.get((kind, namespace, name))
@@ -58,6 +55,21 @@ class Index:
     def produced_secrets(self, namespace: str) -> set[str]:
         """Secrets External Secrets will create: each ExternalSecret's target name."""
         return set(self._produced.get(namespace, ()))
+
+
+def store_ref(external: Subject) -> tuple[str, str, str]:
+    """(kind, namespace, name) of the store an ExternalSecret reads through (a
+    ClusterSecretStore has no namespace)."""
+    ref = (external.props.get("spec") or {}).get("secretStoreRef") or {}
+    kind = str(ref.get("kind") or "SecretStore")
+    namespace = "" if not is_namespaced(kind) else external.namespace
+    return kind, namespace, str(ref.get("name"))
+
+
+def target_secret(external: Subject) -> str:
+    """The Secret an ExternalSecret creates (its target's name, by default its own)."""
+    target = (external.props.get("spec") or {}).get("target") or {}
+    return str(target.get("name") or external.object_name)
 
 
 @dataclass(frozen=True)
@@ -279,11 +291,9 @@ def rollout_traffic_routing(index: Index) -> Iterator[Problem]:
 
 def secret_stores(index: Index) -> Iterator[Problem]:
     for external in index.of_kind("ExternalSecret"):
-        ref = (external.props.get("spec") or {}).get("secretStoreRef") or {}
-        kind = str(ref.get("kind") or "SecretStore")
-        namespace = "" if kind == "ClusterSecretStore" else external.namespace
-        if index.get(kind, namespace, str(ref.get("name"))) is None:
-            yield external, f"secretStoreRef {kind} {ref.get('name')!r} is not in the stack"
+        kind, namespace, name = store_ref(external)
+        if index.get(kind, namespace, name) is None:
+            yield external, f"secretStoreRef {kind} {name!r} is not in the stack"
 
 
 def pod_uses(pod: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
