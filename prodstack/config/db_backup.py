@@ -27,6 +27,7 @@ from prodstack.config.types import (
 from prodstack.config.vault_secrets import (
     VERIFYING_SSL_MODES,
     PemCertificates,
+    SslMode,
     VaultCaProvider,
     VaultConfig,
     VaultName,
@@ -182,11 +183,14 @@ class DatabaseConnection(ConfigModel):
     database: PostgresName
     user: PostgresName
     password: PasswordSource
-    ssl_mode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = (
-        "verify-full"
-    )
+    ssl_mode: SslMode = "verify-full"
     ssl_root_cert: Annotated[str, Field(pattern=r"^/[^\s]+$")] | None = None
     allow_unverified_tls: bool = False
+
+    @property
+    def verified(self) -> bool:
+        """The job checks the server's certificate and its name against a named CA."""
+        return self.ssl_mode == "verify-full"
 
     @model_validator(mode="after")
     def _verifying_modes_need_a_ca(self) -> DatabaseConnection:
@@ -536,7 +540,7 @@ class DbBackupConfig(ConfigModel):
         if self.restore_check.database is not None:
             connections.append((("restoreCheck", "database"), self.restore_check.database))
         for path, connection in connections:
-            if connection.ssl_mode != "verify-full" and not connection.allow_unverified_tls:
+            if not connection.verified and not connection.allow_unverified_tls:
                 violations.append(
                     Violation(
                         (*path, "sslMode"),

@@ -13,7 +13,8 @@ from prodstack.config.app_settings import AppSettings
 from prodstack.config.base import ConfigModel, Violation, raise_violations
 from prodstack.config.types import Duration, ObjectName, shown
 
-# libpq sslmodes that check the server's certificate against a CA.
+# libpq's sslmodes, and those that check the server's certificate against a CA.
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 VERIFYING_SSL_MODES = ("verify-ca", "verify-full")
 _VAULT_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)*$")
 _VAULT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
@@ -187,9 +188,7 @@ class DatabaseSecret(ConfigModel):
     """
 
     key: VaultPath
-    ssl_mode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = (
-        "verify-full"
-    )
+    ssl_mode: SslMode = "verify-full"
     ssl_root_cert: ImageFile | None = None
     allow_unverified_tls: bool = False
 
